@@ -1,0 +1,50 @@
+"""``python -m avici_core <command>``: the small CLI that every workflow rule calls.
+
+Each command lives next to the code it drives; this table only names where. Modules are imported
+lazily so that ``generate`` never pays for importing JAX.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("avici_core.data.cli", "Simulate one dataset of a registered domain."),
+    "domains": ("avici_core.data.cli_domains", "List the registered domains."),
+    "train": ("avici_core.model.cli_train", "Train an AVICI model (resumes from checkpoints)."),
+    "infer": ("avici_core.model.cli_infer", "Edge probabilities of an AVICI model on one dataset."),
+    "run-method": ("avici_core.baselines.cli", "Run one registered method on one dataset."),
+    "score": ("avici_core.metrics.cli", "Score one prediction against the true graph."),
+    "aggregate": ("avici_core.report.cli_aggregate", "Concatenate metric rows into one long CSV."),
+    "tables": ("avici_core.report.cli_tables", "Paper-style tables from the long metrics CSV."),
+    "figures": ("avici_core.report.cli_figures", "Figures from the long metrics CSV."),
+    "plan": ("avici_core.report.cli_plan", "Jobs per rule and estimated CPU/GPU hours of a config."),
+    "discover": ("avici_core.model.cli_discover", "Run the shipped model on a CSV table."),
+    "cgm": ("avici_core.cgm.cli", "Causal generative models of images (the image track)."),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items())
+    return f"usage: python -m avici_core <command> [options]\n\ncommands:\n{rows}\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(_usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        sys.stderr.write(f"unknown command {name!r}\n\n{_usage()}")
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return int(module.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
