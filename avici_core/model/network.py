@@ -1,0 +1,311 @@
+"""The AVICI network (Lorch et al. 2022): alternating axial attention over variables and rows.
+
+Shape letters: B (or ``...``) batch dims, n rows, d variables, D model width, H heads, K key size.
+
+``x [..., n, d, 2]`` (value, intervention indicator) -> edge logits ``[..., d, d]``, where
+``logits[..., i, j]`` scores the edge i -> j. Haiku module names follow the original package
+(``BaseModel/linear``, ``BaseModel/layer_norm_k``, ``BaseModel/multi_head_attention_k/{query,key,
+value,linear}``, ``BaseModel/{learned_temp,final_matrix_bias}``) so official checkpoints load
+without renaming (spec avici.md §1.4).
+
+Attention over rows has two exact implementations: the plain one materialises the ``[n, n]``
+logits; the memory-efficient one streams key blocks with an online softmax (peak memory linear
+in n). :func:`use_blockwise` picks one from the input size; both agree to float32 round-off.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+
+AttentionAxes = Literal["both", "n", "d"]
+
+# Above this many float32 entries of one plain row-attention logits tensor, use the blockwise path.
+DEFAULT_PLAIN_MAX_LOGITS = 2**28  # 1 GiB
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+    """Size and behaviour knobs; defaults are the paper's model (4,269,442 parameters).
+
+    Attributes:
+      dim: model width D.
+      layers: number of (variable, row) attention pairs; the encoder has ``2 * layers`` blocks.
+      num_heads, key_size: attention heads H and per-head width K.
+      widening: FFN hidden width is ``widening * dim``.
+      dropout: inverted-dropout rate on both residual branches (training only).
+      out_dim: width of the edge-head embeddings u, v (``None`` -> ``dim``).
+      logit_bias_init, cosine_temp_init: initial bias b and log-temperature tau of the edge head.
+      mask_diag: predict no self-loops (diagonal probability 0, excluded from the loss).
+      attention_axes: ``both`` alternates variables/rows; ``n`` or ``d`` attend over one axis
+        only (ablations).
+      relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
+      row_block: block size of the memory-efficient row attention.
+      plain_max_logits: largest plain row-attention logits tensor (entries) before switching to
+        the blockwise path.
+    """
+
+    dim: int = 128
+    layers: int = 8
+    num_heads: int = 8
+    key_size: int = 32
+    widening: int = 4
+    dropout: float = 0.0
+    out_dim: int | None = None
+    logit_bias_init: float = -3.0
+    cosine_temp_init: float = 2.0
+    mask_diag: bool = True
+    attention_axes: AttentionAxes = "both"
+    relational_head: bool = False
+    row_block: int = 512
+    plain_max_logits: int = DEFAULT_PLAIN_MAX_LOGITS
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "layers", "num_heads", "key_size", "widening", "row_block"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"model config: {name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"model config: dropout must be in [0, 1), got {self.dropout}")
+        if self.attention_axes not in ("both", "n", "d"):
+            raise ValueError(
+                f"model config: attention_axes must be 'both', 'n' or 'd', got {self.attention_axes!r}"
+            )
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> ModelConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(f"unknown model config key(s) {unknown}; known: {sorted(known)}")
+        return cls(**raw)
+
+
+def standardize(x: jax.Array, is_count_data: jax.Array | bool = False) -> jax.Array:
+    """Standardize channel 0 of ``x [..., n, d, 2]`` per dataset (spec §1.1).
+
+    Real data: per-variable z-score over rows (ddof 0, std 0 -> 1). Count data: per-row log2-CPM
+    with zeros -> NaN, minus the dataset's global nanmin, divided by its global nanstd, NaN -> 0.
+    ``is_count_data [...]`` selects per dataset, so one jitted function serves mixed batches.
+    """
+    values = x[..., 0]  # [..., n, d]
+    mean = values.mean(axis=-2, keepdims=True)
+    std = values.std(axis=-2, keepdims=True)
+    z_real = (values - mean) / jnp.where(std == 0.0, 1.0, std)
+
+    counts = jnp.where(values > 0, values, jnp.nan)
+    row_total = jnp.nansum(counts, axis=-1, keepdims=True) * 1e-6  # [..., n, 1]
+    log_cpm = jnp.log2(counts / row_total)
+    log_cpm = log_cpm - jnp.nanmin(log_cpm, axis=(-2, -1), keepdims=True)
+    spread = jnp.nanstd(log_cpm, axis=(-2, -1), keepdims=True)
+    log_cpm = log_cpm / jnp.where((spread == 0.0) | jnp.isnan(spread), 1.0, spread)
+    z_count = jnp.nan_to_num(log_cpm, nan=0.0)
+
+    flag = jnp.asarray(is_count_data, dtype=bool)[..., None, None]
+    standardized = jnp.where(flag, z_count, z_real)
+    return jnp.stack([standardized, x[..., 1]], axis=-1)
+
+
+def use_blockwise(n_rows: int, n_vars: int, batch: int, config: ModelConfig) -> bool:
+    """Whether row attention should stream key blocks (exact; only memory and speed differ)."""
+    if config.attention_axes == "d":
+        return False
+    logits = batch * n_vars * config.num_heads * n_rows * n_rows
+    return logits > config.plain_max_logits and n_rows > config.row_block
+
+
+def _layer_norm() -> hk.LayerNorm:
+    return hk.LayerNorm(axis=-1, create_scale=True, create_offset=True)
+
+
+def _kaiming_uniform() -> hk.initializers.Initializer:
+    return hk.initializers.VarianceScaling(2.0, "fan_in", "uniform")
+
+
+def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, block: int) -> jax.Array:
+    """Exact attention over axis -2 of ``q, k, v [..., n, K]`` in O(n * block) memory.
+
+    Query blocks run under ``lax.map``; each scans key blocks keeping a running max, normaliser
+    and weighted sum (online softmax). Rows are zero-padded to a multiple of ``block`` and padded
+    keys get a -inf logit, so results equal the plain softmax.
+    """
+    n = q.shape[-2]
+    n_blocks = -(-n // block)
+    pad = n_blocks * block - n
+    widths = [(0, 0)] * (q.ndim - 2) + [(0, pad), (0, 0)]
+    q, k, v = (jnp.pad(a, widths) for a in (q, k, v))
+    key_bias = jnp.where(jnp.arange(n_blocks * block) < n, 0.0, -jnp.inf).astype(q.dtype)
+
+    def split(a: jax.Array) -> jax.Array:  # [..., nb*blk, K] -> [nb, ..., blk, K]
+        a = a.reshape(*a.shape[:-2], n_blocks, block, a.shape[-1])
+        return jnp.moveaxis(a, -3, 0)
+
+    k_blocks, v_blocks, bias_blocks = split(k), split(v), key_bias.reshape(n_blocks, block)
+
+    @jax.checkpoint
+    def one_query_block(q_blk: jax.Array) -> jax.Array:  # [..., blk, K]
+        def step(carry, kvb):
+            running_max, norm, acc = carry
+            k_blk, v_blk, b_blk = kvb
+            logits = jnp.einsum("...qk,...sk->...qs", q_blk, k_blk) + b_blk  # [..., blk, blk]
+            new_max = jnp.maximum(running_max, logits.max(axis=-1))
+            weights = jnp.exp(logits - new_max[..., None])
+            rescale = jnp.exp(running_max - new_max)
+            norm = norm * rescale + weights.sum(axis=-1)
+            acc = acc * rescale[..., None] + jnp.einsum("...qs,...sk->...qk", weights, v_blk)
+            return (new_max, norm, acc), None
+
+        init = (
+            jnp.full(q_blk.shape[:-1], -jnp.inf, q_blk.dtype),
+            jnp.zeros(q_blk.shape[:-1], q_blk.dtype),
+            jnp.zeros(q_blk.shape[:-1] + (v.shape[-1],), q_blk.dtype),
+        )
+        (_, norm, acc), _ = jax.lax.scan(step, init, (k_blocks, v_blocks, bias_blocks))
+        return acc / norm[..., None]
+
+    out = jax.lax.map(one_query_block, split(q))  # [nb, ..., blk, K]
+    out = jnp.moveaxis(out, 0, -3)
+    return out.reshape(*out.shape[:-3], n_blocks * block, out.shape[-1])[..., :n, :]
+
+
+# Helpers below are plain functions, not methods: haiku would prefix modules created inside a
+# method with "~_<method>", breaking the official parameter names.
+
+
+def _project(
+    x: jax.Array, heads: tuple[int, int], w_init: hk.initializers.Initializer, name: str
+) -> jax.Array:
+    y = hk.Linear(heads[0] * heads[1], w_init=w_init, name=name)(x)
+    return y.reshape(*x.shape[:-1], *heads)
+
+
+class MultiHeadAttention(hk.Module):
+    """Multi-head attention over one axis of ``[..., n, d, D]`` without swapping axes.
+
+    Parameters are laid out exactly as ``hk.MultiHeadAttention`` (``query/key/value/linear``,
+    VarianceScaling(2.0) init), so official weights load unchanged.
+    """
+
+    def __init__(
+        self, num_heads: int, key_size: int, model_size: int, *, row_block: int, name: str | None = None
+    ):
+        super().__init__(name=name or "multi_head_attention")
+        self.num_heads, self.key_size, self.model_size = num_heads, key_size, model_size
+        self.row_block = row_block
+        self.w_init = hk.initializers.VarianceScaling(2.0)
+
+    def __call__(
+        self, q_in: jax.Array, k_in: jax.Array, v_in: jax.Array, *, over: str, blockwise: bool
+    ) -> jax.Array:
+        scale = 1.0 / math.sqrt(self.key_size)
+        heads = (self.num_heads, self.key_size)
+        q = _project(q_in, heads, self.w_init, "query") * scale  # [..., n, d, H, K]
+        k = _project(k_in, heads, self.w_init, "key")
+        v = _project(v_in, heads, self.w_init, "value")
+        if over == "d":
+            logits = jnp.einsum("...ihk,...jhk->...hij", q, k)  # [..., n, H, d, d]
+            out = jnp.einsum("...hij,...jhk->...ihk", jax.nn.softmax(logits, axis=-1), v)
+        elif not blockwise:
+            logits = jnp.einsum("...ichk,...jchk->...chij", q, k)  # [..., d, H, n, n]
+            out = jnp.einsum("...chij,...jchk->...ichk", jax.nn.softmax(logits, axis=-1), v)
+        else:
+            to_rows_last = lambda a: jnp.moveaxis(a, -4, -2)  # [..., n, d, H, K] -> [..., d, H, n, K]
+            out = _online_softmax_rows(*map(to_rows_last, (q, k, v)), block=self.row_block)
+            out = jnp.moveaxis(out, -2, -4)
+        out = out.reshape(*out.shape[:-2], self.num_heads * self.key_size)  # [..., n, d, H*K]
+        return hk.Linear(self.model_size, w_init=self.w_init, name="linear")(out)
+
+
+def _residual_dropout(z: jax.Array, rate: float, is_training: bool) -> jax.Array:
+    if is_training and rate > 0.0:
+        return hk.dropout(hk.next_rng_key(), rate, z)
+    return z
+
+
+def _block(
+    z: jax.Array, cfg: ModelConfig, *, over: str, is_training: bool, blockwise: bool
+) -> jax.Array:
+    """Pre-LN block: attention over ``over`` then FFN, each a residual branch with dropout."""
+    q_in, k_in, v_in = _layer_norm()(z), _layer_norm()(z), _layer_norm()(z)
+    attention = MultiHeadAttention(cfg.num_heads, cfg.key_size, cfg.dim, row_block=cfg.row_block)
+    attended = attention(q_in, k_in, v_in, over=over, blockwise=blockwise)
+    z = z + _residual_dropout(attended, cfg.dropout, is_training)
+    hidden = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform())(_layer_norm()(z))
+    ffn = hk.Linear(cfg.dim, w_init=_kaiming_uniform())(jax.nn.relu(hidden))
+    return z + _residual_dropout(ffn, cfg.dropout, is_training)
+
+
+def _block_axes(cfg: ModelConfig) -> list[str]:
+    if cfg.attention_axes == "both":
+        return ["d", "n"] * cfg.layers
+    return [cfg.attention_axes] * (2 * cfg.layers)
+
+
+def _edge_logits(z: jax.Array, cfg: ModelConfig) -> jax.Array:
+    """Pooled ``z [..., d, D]`` -> logits ``[..., d, d]`` (u: parent embedding, v: child)."""
+    out_dim = cfg.out_dim or cfg.dim
+    u = hk.Linear(out_dim, w_init=_kaiming_uniform())(_layer_norm()(z))  # [..., d, D']
+    v = hk.Linear(out_dim, w_init=_kaiming_uniform())(_layer_norm()(z))
+    if cfg.relational_head:
+        # MLP on concat(u_i, v_j): its first layer splits into a u part and a v part.
+        pair_u = hk.Linear(out_dim, name="relational_u")(u)[..., :, None, :]
+        pair_v = hk.Linear(out_dim, with_bias=False, name="relational_v")(v)[..., None, :, :]
+        logits = hk.Linear(1, name="relational_out")(jax.nn.relu(pair_u + pair_v))[..., 0]
+    else:
+        u = u / jnp.linalg.norm(u, axis=-1, keepdims=True)
+        v = v / jnp.linalg.norm(v, axis=-1, keepdims=True)
+        temp = hk.get_parameter(
+            "learned_temp", (1, 1, 1), z.dtype, init=hk.initializers.Constant(cfg.cosine_temp_init)
+        )
+        logits = jnp.einsum("...id,...jd->...ij", u, v) * jnp.exp(temp[0])
+    bias = hk.get_parameter(
+        "final_matrix_bias", (1, 1, 1), z.dtype, init=hk.initializers.Constant(cfg.logit_bias_init)
+    )
+    return logits + bias[0]
+
+
+class BaseModel(hk.Module):
+    """Encoder + edge head; call with standardized ``x [..., n, d, 2]``, returns logits [..., d, d]."""
+
+    def __init__(self, config: ModelConfig, name: str = "BaseModel"):
+        super().__init__(name=name)
+        self.config = config
+
+    def __call__(self, x: jax.Array, *, is_training: bool) -> jax.Array:
+        n, d = x.shape[-3], x.shape[-2]
+        batch = math.prod(x.shape[:-3])
+        blockwise = use_blockwise(n, d, batch, self.config)
+        z = hk.Linear(self.config.dim)(x)  # [..., n, d, D]
+        for over in _block_axes(self.config):
+            z = _block(z, self.config, over=over, is_training=is_training, blockwise=blockwise)
+        z = _layer_norm()(z).max(axis=-3)  # [..., d, D]
+        logits = _edge_logits(z, self.config)
+        if self.config.mask_diag:
+            logits = jnp.where(jnp.eye(d, dtype=bool), -jnp.inf, logits)
+        return logits
+
+
+def make_network(config: ModelConfig) -> hk.Transformed:
+    """``apply(params, rng, x [..., n, d, 2], is_count_data [...], is_training) -> logits``.
+
+    Standardization runs inside, so callers pass raw values. ``rng`` may be ``None`` unless
+    training with dropout.
+    """
+
+    def forward(x: jax.Array, is_count_data: jax.Array | bool, is_training: bool) -> jax.Array:
+        if x.ndim < 3 or x.shape[-1] != 2:
+            raise ValueError(f"network input must be [..., n, d, 2], got shape {x.shape}")
+        return BaseModel(config)(standardize(x, is_count_data), is_training=is_training)
+
+    return hk.transform(forward)
+
+
+def count_params(params: hk.Params) -> int:
+    return sum(int(leaf.size) for leaf in jax.tree_util.tree_leaves(params))
