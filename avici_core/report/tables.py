@@ -1,0 +1,261 @@
+"""Paper-style tables from the long metrics frame (pipeline.md §5, avici.md §4).
+
+A table has one row per (setting, method) and one column per (domain, metric). A cell is the mean
+and spread (SEM or std) over test datasets of the runs that succeeded. The best mean per column is
+bold within each setting group, together with every method not significantly different from it
+(Welch two-sided t-test, p >= alpha). Failed or timed-out runs never vanish: a cell whose runs all
+failed says so, and a footnote counts failures per method. Outputs: Markdown, LaTeX (booktabs) and
+a CSV with the numbers.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+SETTING_NAMES = {"obs": "observational", "int": "interventional"}
+FAILED_MARK = "\u2020"  # dagger: some runs failed or timed out
+NOT_APPLICABLE = "n/a"  # the method has no value for this metric (e.g. AUROC of a hard graph)
+ALL_FAILED = "failed"
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """Numbers behind one table: one row per (setting, method, domain, metric) cell."""
+
+    table_id: str
+    cells: pd.DataFrame  # columns SUMMARY_COLUMNS
+    domains: list[str]
+    metrics: list[str]
+    rows: list[tuple[str, str]]  # (setting, method) in display order
+    n_datasets: list[int]  # distinct seeds per domain
+
+
+SUMMARY_COLUMNS = (
+    "setting", "method", "domain", "metric", "mean", "spread", "n", "n_failed", "n_timeout", "bold",
+)
+
+
+def method_order(methods: list[str], spec: dict[str, Any]) -> list[str]:
+    """Methods in the spec's fixed order first, then any others alphabetically."""
+    fixed = [m["id"] for m in spec.get("methods", [])]
+    present = set(methods)
+    return [m for m in fixed if m in present] + sorted(present - set(fixed))
+
+
+def method_label(method: str, spec: dict[str, Any]) -> str:
+    for m in spec.get("methods", []):
+        if m["id"] == method:
+            return m.get("label", method)
+    return method
+
+
+def spread(values: np.ndarray, dispersion: str) -> float:
+    """Standard error or standard deviation (ddof=1); NaN with fewer than two values."""
+    if values.size < 2:
+        return math.nan
+    return float(stats.sem(values) if dispersion == "sem" else np.std(values, ddof=1))
+
+
+def not_worse(best: np.ndarray, other: np.ndarray, alpha: float) -> bool:
+    """True if ``other`` ties the best mean or a Welch t-test cannot tell them apart."""
+    if np.isclose(best.mean(), other.mean(), rtol=1e-12, atol=1e-12):
+        return True
+    if best.size < 2 or other.size < 2:
+        return False
+    p = stats.ttest_ind(best, other, equal_var=False).pvalue
+    return bool(np.isfinite(p) and p >= alpha)
+
+
+def bold_flags(groups: list[np.ndarray], *, higher_is_better: bool, alpha: float) -> list[bool]:
+    """Bold the best mean and every group not significantly different from it."""
+    means = [g.mean() if g.size else math.nan for g in groups]
+    finite = [i for i, m in enumerate(means) if np.isfinite(m)]
+    if not finite:
+        return [False] * len(groups)
+    pick = max if higher_is_better else min
+    best = pick(finite, key=lambda i: means[i])
+    return [i in finite and not_worse(groups[best], groups[i], alpha) for i in range(len(groups))]
+
+
+def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
+    """Cell statistics of table ``table_id`` from a checked long metrics frame."""
+    table = spec["tables"][table_id]
+    metrics = list(table["metrics"])
+    sub = df[df["setting"].isin(table["settings"])]
+    if table["methods"] is not None:
+        sub = sub[sub["method"].isin(table["methods"])]
+    domains = list(table["domains"]) if table["domains"] is not None else sorted(sub["domain"].unique())
+    sub = sub[sub["domain"].isin(domains)]
+    if sub.empty:
+        raise ValueError(
+            f"table '{table_id}': no metric rows for domains {domains}, settings "
+            f"{table['settings']}; check the table's selection against results/metrics/all.csv"
+        )
+    runs = sub.drop_duplicates(["setting", "method", "domain", "seed"])
+    counts = runs.groupby(["setting", "method", "domain"])["status"].value_counts().unstack(fill_value=0)
+    rows = [
+        (setting, method)
+        for setting in table["settings"]
+        for method in method_order(list(sub.loc[sub["setting"] == setting, "method"].unique()), spec)
+    ]
+    ok = sub[(sub["status"] == "ok") & np.isfinite(sub["value"])]
+    values = {key: g["value"].to_numpy(float) for key, g in ok.groupby(["setting", "method", "domain", "metric"])}
+    records = []
+    for domain in domains:
+        for metric in metrics:
+            for setting in table["settings"]:
+                group = [r for r in rows if r[0] == setting]
+                vals = [values.get((s, m, domain, metric), np.empty(0)) for s, m in group]
+                flags = bold_flags(
+                    vals, higher_is_better=spec["metrics"][metric]["higher_is_better"], alpha=spec["alpha"]
+                )
+                for (s, m), v, bold in zip(group, vals, flags):
+                    c = counts.loc[(s, m, domain)] if (s, m, domain) in counts.index else {}
+                    records.append(
+                        (s, m, domain, metric, v.mean() if v.size else math.nan,
+                         spread(v, spec["dispersion"]), int(v.size),
+                         int(c.get("failed", 0)), int(c.get("timeout", 0)), bold)
+                    )
+    cells = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))
+    n_datasets = sorted(sub.groupby("domain")["seed"].nunique().unique().tolist())
+    return Summary(table_id, cells, domains, metrics, rows, [int(n) for n in n_datasets])
+
+
+def format_number(x: float, metric_spec: dict[str, Any]) -> str:
+    """Fixed decimals, or significant digits (for seconds) without scientific notation."""
+    if not np.isfinite(x):
+        return "nan"
+    if "significant" in metric_spec:
+        digits = metric_spec["significant"]
+        return f"{float(f'{x:.{digits}g}'):g}"
+    return f"{x:.{metric_spec['decimals']}f}"
+
+
+def cell_parts(cell: pd.Series, metric_spec: dict[str, Any]) -> tuple[str, str, bool]:
+    """(mean text, spread text or '', failure mark?) of one cell; placeholders for empty cells."""
+    failed = cell["n_failed"] + cell["n_timeout"] > 0
+    if cell["n"] == 0:
+        return (ALL_FAILED if failed else NOT_APPLICABLE), "", failed
+    sd = format_number(cell["spread"], metric_spec) if np.isfinite(cell["spread"]) else ""
+    return format_number(cell["mean"], metric_spec), sd, failed
+
+
+def caption(summary: Summary, spec: dict[str, Any]) -> str:
+    """Caption stating N, the dispersion and the bold rule."""
+    table = spec["tables"][summary.table_id]
+    lo, hi = summary.n_datasets[0], summary.n_datasets[-1]
+    n = str(lo) if lo == hi else f"{lo}-{hi}"
+    what = "standard error" if spec["dispersion"] == "sem" else "standard deviation"
+    text = (
+        f"Mean \u00b1 {what} over N = {n} test datasets per domain. Bold: best mean per column "
+        f"within each setting group, and every method not significantly different from it "
+        f"(Welch two-sided t-test, p \u2265 {spec['alpha']:g})."
+    )
+    return f"{table['caption'].strip()} {text}".strip()
+
+
+def footnote(summary: Summary, spec: dict[str, Any]) -> str:
+    """Failure and timeout counts per method, domain and setting; empty when none failed."""
+    runs = summary.cells.drop_duplicates(["setting", "method", "domain"])
+    bad = runs[(runs["n_failed"] + runs["n_timeout"]) > 0]
+    if bad.empty:
+        return ""
+    parts = [
+        f"{method_label(r.method, spec)} on {r.domain} ({r.setting}): "
+        f"{r.n_failed} failed, {r.n_timeout} timed out"
+        for r in bad.itertuples()
+    ]
+    return f"{FAILED_MARK} Runs excluded from the mean: " + "; ".join(parts) + "."
+
+
+def _lookup(summary: Summary) -> dict[tuple[str, str, str, str], pd.Series]:
+    return {
+        (r["setting"], r["method"], r["domain"], r["metric"]): r for _, r in summary.cells.iterrows()
+    }
+
+
+def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
+    """GitHub Markdown: caption, pipe table with **bold** cells, footnote."""
+    cells = _lookup(summary)
+    header = ["setting", "method"] + [
+        f"{d} {spec['metrics'][m].get('label', m)}" for d in summary.domains for m in summary.metrics
+    ]
+    body = []
+    for setting, method in summary.rows:
+        row = [SETTING_NAMES[setting], method_label(method, spec)]
+        for d in summary.domains:
+            for m in summary.metrics:
+                cell = cells[(setting, method, d, m)]
+                mean, sd, failed = cell_parts(cell, spec["metrics"][m])
+                text = f"{mean} \u00b1 {sd}" if sd else mean
+                text = f"**{text}**" if cell["bold"] else text
+                row.append(text + (FAILED_MARK if failed else ""))
+        body.append(row)
+    table = pd.DataFrame(body, columns=header).to_markdown(index=False)
+    note = footnote(summary, spec)
+    return f"{caption(summary, spec)}\n\n{table}\n" + (f"\n{note}\n" if note else "")
+
+
+def latex_escape(text: str) -> str:
+    """Escape LaTeX's special characters in ids and labels."""
+    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+    return "".join(table.get(ch, ch) for ch in text)
+
+
+def _latex_text(text: str) -> str:
+    return latex_escape(text).replace("\u00b1", r"$\pm$").replace("\u2265", r"$\geq$")
+
+
+def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
+    """A booktabs ``table`` with a two-level header (domain over metric), groups split by rules."""
+    cells = _lookup(summary)
+    k = len(summary.metrics)
+    n_cols = 1 + k * len(summary.domains)
+    lines = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{_latex_text(caption(summary, spec))}}}",
+        rf"\label{{tab:{summary.table_id}}}",
+        r"\begin{tabular}{l" + "c" * (n_cols - 1) + "}",
+        r"\toprule",
+        " & ".join([""] + [rf"\multicolumn{{{k}}}{{c}}{{{latex_escape(d)}}}" for d in summary.domains])
+        + r" \\",
+        "".join(rf"\cmidrule(lr){{{2 + i * k}-{1 + (i + 1) * k}}}" for i in range(len(summary.domains))),
+        " & ".join(
+            ["method"]
+            + [latex_escape(spec["metrics"][m].get("label", m)) for _ in summary.domains for m in summary.metrics]
+        )
+        + r" \\",
+    ]
+    for setting in dict.fromkeys(s for s, _ in summary.rows):
+        lines += [r"\midrule", rf"\multicolumn{{{n_cols}}}{{l}}{{\emph{{{SETTING_NAMES[setting]}}}}} \\"]
+        for _, method in (r for r in summary.rows if r[0] == setting):
+            row = [latex_escape(method_label(method, spec))]
+            for d in summary.domains:
+                for m in summary.metrics:
+                    cell = cells[(setting, method, d, m)]
+                    mean, sd, failed = cell_parts(cell, spec["metrics"][m])
+                    text = f"{mean} $\\pm$ {sd}" if sd else mean
+                    text = rf"\textbf{{{text}}}" if cell["bold"] else text
+                    row.append(text + (r"$^\dagger$" if failed else ""))
+            lines.append(" & ".join(row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    note = footnote(summary, spec)
+    if note:
+        note = _latex_text(note).replace(FAILED_MARK, r"$^\dagger$")
+        lines.append(rf"\par\smallskip{{\footnotesize {note}}}")
+    lines.append(r"\end{table}")
+    return "\n".join(lines) + "\n"
+
+
+def to_csv_frame(summary: Summary, spec: dict[str, Any]) -> pd.DataFrame:
+    """Numbers for re-plotting: one row per cell with numeric mean and spread."""
+    out = summary.cells.rename(columns={"spread": spec["dispersion"]})
+    return out.assign(table=summary.table_id)[["table"] + list(out.columns)]

@@ -1,0 +1,205 @@
+"""Report tables on synthetic long-form metric frames: statistics, bold rule, failures, formats."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from avici_core.report.aggregate import aggregate_metric_files, check_metrics_frame
+from avici_core.report.spec import load_tables_spec
+from avici_core.report.tables import (
+    bold_flags,
+    format_number,
+    summarize,
+    to_csv_frame,
+    to_latex,
+    to_markdown,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_spec(**table) -> dict:
+    spec = {
+        "dispersion": "sem",
+        "alpha": 0.05,
+        "metrics": {
+            "f1": {"label": "F1", "higher_is_better": True, "decimals": 3},
+            "shd": {"label": "SHD", "higher_is_better": False, "decimals": 1},
+            "walltime_s": {"higher_is_better": False, "significant": 2},
+        },
+        "methods": [{"id": "pc", "label": "PC"}, {"id": "avici", "label": "AVICI"}],
+        "tables": {"t": {"caption": "", "metrics": ["f1", "shd"], "domains": None, "methods": None,
+                         "settings": ["obs", "int"], **table}},
+    }
+    return spec
+
+
+def rows(domain, setting, method, metric, values, status="ok"):
+    return [
+        dict(domain=domain, setting=setting, method=method, seed=s, metric=metric, value=v, status=status)
+        for s, v in enumerate(values)
+    ]
+
+
+def frame(*groups) -> pd.DataFrame:
+    return check_metrics_frame(pd.DataFrame([r for g in groups for r in g]))
+
+
+def cell(summary, setting, method, domain, metric) -> pd.Series:
+    c = summary.cells
+    sel = c[(c.setting == setting) & (c.method == method) & (c.domain == domain) & (c.metric == metric)]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_mean_and_sem_match_scipy():
+    vals = [0.2, 0.4, 0.9, 0.5]
+    df = frame(rows("lin", "obs", "pc", "f1", vals), rows("lin", "obs", "pc", "shd", [3, 4, 5, 6]))
+    s = summarize(df, "t", make_spec())
+    c = cell(s, "obs", "pc", "lin", "f1")
+    assert c["mean"] == pytest.approx(np.mean(vals))
+    assert c["spread"] == pytest.approx(stats.sem(vals))
+    assert c["n"] == 4 and c["bold"]
+
+
+def test_std_dispersion():
+    spec = make_spec()
+    spec["dispersion"] = "std"
+    s = summarize(frame(rows("lin", "obs", "pc", "f1", [1.0, 2.0, 4.0])), "t", spec)
+    assert cell(s, "obs", "pc", "lin", "f1")["spread"] == pytest.approx(np.std([1, 2, 4], ddof=1))
+
+
+def test_welch_bolds_methods_not_significantly_different():
+    best = np.array([0.80, 0.81, 0.79, 0.80])
+    close = np.array([0.65, 0.90, 0.72, 0.85])  # lower mean, wide spread: p >= 0.05
+    far = np.array([0.30, 0.31, 0.29, 0.30])
+    assert stats.ttest_ind(best, close, equal_var=False).pvalue >= 0.05
+    flags = bold_flags([best, close, far], higher_is_better=True, alpha=0.05)
+    assert flags == [True, True, False]
+    # lower is better flips the winner
+    assert bold_flags([best, far], higher_is_better=False, alpha=0.05) == [False, True]
+
+
+def test_exact_ties_are_all_bold_and_single_values_are_not_tested():
+    assert bold_flags([np.array([0.5, 0.5]), np.array([0.5, 0.5])], higher_is_better=True, alpha=0.05) == [True, True]
+    assert bold_flags([np.array([0.9]), np.array([0.5])], higher_is_better=True, alpha=0.05) == [True, False]
+    assert bold_flags([np.empty(0), np.array([0.1, 0.2])], higher_is_better=True, alpha=0.05) == [False, True]
+
+
+def test_groups_are_highlighted_separately():
+    df = frame(
+        rows("lin", "obs", "pc", "f1", [0.1, 0.11, 0.12]),
+        rows("lin", "int", "avici", "f1", [0.9, 0.91, 0.92]),
+        rows("lin", "obs", "avici", "f1", [0.05, 0.06, 0.04]),
+    )
+    s = summarize(df, "t", make_spec(metrics=["f1"]))
+    assert cell(s, "obs", "pc", "lin", "f1")["bold"]  # best of obs, despite avici-int being higher
+    assert not cell(s, "obs", "avici", "lin", "f1")["bold"]
+    assert cell(s, "int", "avici", "lin", "f1")["bold"]
+    assert s.rows == [("obs", "pc"), ("obs", "avici"), ("int", "avici")]  # spec's fixed order
+
+
+def test_failures_are_marked_cells_and_counted():
+    df = frame(
+        rows("lin", "obs", "pc", "f1", [0.5, 0.6]),
+        rows("lin", "obs", "avici", "f1", [np.nan, np.nan], status="timeout"),
+        [dict(domain="lin", setting="obs", method="pc", seed=7, metric="f1", value=np.nan, status="failed")],
+    )
+    spec = make_spec(metrics=["f1"], settings=["obs"])
+    s = summarize(df, "t", spec)
+    pc = cell(s, "obs", "pc", "lin", "f1")
+    av = cell(s, "obs", "avici", "lin", "f1")
+    assert (pc["n"], pc["n_failed"], pc["n_timeout"]) == (2, 1, 0)
+    assert (av["n"], av["n_failed"], av["n_timeout"], av["bold"]) == (0, 0, 2, False)
+    md = to_markdown(s, spec)
+    assert "failed\u2020" in md and "0.550 \u00b1 0.050**\u2020" in md
+    assert "PC on lin (obs): 1 failed, 0 timed out" in md
+    assert "AVICI on lin (obs): 0 failed, 2 timed out" in md
+    tex = to_latex(s, spec)
+    assert r"failed$^\dagger$" in tex and r"\footnotesize" in tex
+
+
+def test_metric_without_values_is_not_applicable():
+    df = frame(rows("lin", "obs", "pc", "f1", [0.5, 0.6]), rows("lin", "obs", "avici", "shd", [1, 2]))
+    spec = make_spec(settings=["obs"])
+    md = to_markdown(summarize(df, "t", spec), spec)
+    assert "n/a" in md and "failed" not in md
+
+
+def parse_markdown(md: str) -> pd.DataFrame:
+    lines = [l for l in md.splitlines() if l.startswith("|")]
+    cells = [[c.strip() for c in l.strip("|").split("|")] for l in lines]
+    return pd.DataFrame(cells[2:], columns=cells[0])
+
+
+def test_markdown_latex_csv_parse_and_agree():
+    rng = np.random.default_rng(1)
+    df = frame(
+        *[rows(d, st, m, met, rng.uniform(0, 1, 5) * (10 if met == "shd" else 1))
+          for d in ("lin", "rff") for st in ("obs", "int") for m in ("pc", "avici")
+          for met in ("f1", "shd") if not (m == "pc" and st == "int")]
+    )
+    spec = make_spec()
+    s = summarize(df, "t", spec)
+    md = parse_markdown(to_markdown(s, spec))
+    assert list(md.columns) == ["setting", "method", "lin F1", "lin SHD", "rff F1", "rff SHD"]
+    assert md["method"].tolist() == ["PC", "AVICI", "AVICI"]
+    csv = pd.read_csv(io.StringIO(to_csv_frame(s, spec).to_csv(index=False)))
+    assert {"mean", "sem", "n", "n_failed", "n_timeout", "bold"} <= set(csv.columns)
+    assert csv["mean"].between(0, 10).all()
+    want = df[(df.domain == "rff") & (df.method == "avici") & (df.setting == "int") & (df.metric == "f1")]["value"]
+    got = csv[(csv.domain == "rff") & (csv.method == "avici") & (csv.setting == "int") & (csv.metric == "f1")]
+    assert got["mean"].item() == pytest.approx(want.mean())
+    text = md.loc[2, "rff F1"].strip("*")
+    assert text == f"{want.mean():.3f} \u00b1 {stats.sem(want):.3f}"
+    # every bold cell in the CSV is bold in the Markdown
+    assert (md.iloc[:, 2:].apply(lambda c: c.str.startswith("**")).to_numpy().sum()) == csv["bold"].sum()
+    tex = to_latex(s, spec)
+    body = tex[tex.index(r"\toprule"):tex.index(r"\bottomrule")]
+    assert tex.count(r"\begin{tabular}") == 1 and r"\midrule" in body
+    data_lines = [l for l in body.splitlines() if l.endswith(r"\\") and "$\\pm$" in l]
+    assert len(data_lines) == 3 and all(l.count("&") == 4 for l in data_lines)
+    assert r"\multicolumn{2}{c}{lin}" in tex and r"\emph{interventional}" in tex
+    assert "N = 5 test datasets" in tex
+
+
+def test_format_number_significant_and_decimals():
+    assert format_number(1234.5, {"significant": 2}) == "1200"
+    assert format_number(0.012345, {"significant": 2}) == "0.012"
+    assert format_number(12.345, {"decimals": 1}) == "12.3"
+
+
+def test_aggregate_concatenates_and_rejects_bad_files(tmp_path):
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    pd.DataFrame(rows("lin", "obs", "pc", "f1", [0.1, 0.2])).to_csv(a, index=False)
+    pd.DataFrame(rows("rff", "obs", "pc", "f1", [0.3])).to_csv(b, index=False)
+    df = aggregate_metric_files([b, a])
+    assert len(df) == 3 and df["domain"].tolist() == ["lin", "lin", "rff"]
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame(rows("lin", "obs", "pc", "f1", [0.1])).drop(columns="status").to_csv(bad, index=False)
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['status'\]"):
+        aggregate_metric_files([bad])
+    with pytest.raises(ValueError, match="duplicate"):
+        aggregate_metric_files([a, a])
+    with pytest.raises(ValueError, match="unknown status"):
+        check_metrics_frame(pd.DataFrame(rows("lin", "obs", "pc", "f1", [0.1], status="crashed")))
+
+
+def test_shipped_tables_spec_loads_with_defaults(tmp_path):
+    spec = load_tables_spec(REPO / "config" / "tables.yaml")
+    assert spec["tables"]["probabilities"]["settings"] == ["obs", "int"]
+    assert spec["figures"]["calibration_bins"] == 10
+    bad = tmp_path / "tables.yaml"
+    bad.write_text((REPO / "config" / "tables.yaml").read_text().replace("dispersion: sem", "dispersoin: sem"))
+    with pytest.raises(ValueError, match="dispersoin"):
+        load_tables_spec(bad)
+    bad.write_text("metrics: {f1: {higher_is_better: true}}\ntables: {t: {metrics: [f2]}}\n")
+    with pytest.raises(ValueError, match=r"table 't' uses metric\(s\) \['f2'\]"):
+        load_tables_spec(bad)
