@@ -17,11 +17,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from avici_core.io import write_npz
 
 ARRAY_KEYS = ("g", "x_obs", "x_int", "mask_int", "x_obs_heldout", "x_int_heldout", "mask_int_heldout")
 
@@ -46,20 +46,11 @@ class Dataset:
 
 
 def save_dataset(path: str | os.PathLike, ds: Dataset) -> None:
-    """Write atomically (temp file + rename) so an interrupted job never leaves a half file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically and byte-reproducibly (see :mod:`avici_core.io`)."""
     arrays = {k: np.asarray(getattr(ds, k)) for k in ARRAY_KEYS}
     arrays["is_count_data"] = np.asarray(bool(ds.is_count_data))
     arrays["meta"] = np.asarray(json.dumps(ds.meta, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays)
 
 
 def load_dataset(path: str | os.PathLike) -> Dataset:
