@@ -8,7 +8,13 @@ from avici_core.data.dataset import (
     select_setting,
 )
 from avici_core.data.registry import DomainSpec, get_domain, load_registry
-from avici_core.data.simulate import Draw, dataset_rng, draw_dataset, generate_dataset, simulate_data
+from avici_core.data.simulate import (
+    Draw,
+    dataset_rng,
+    draw_dataset,
+    generate_dataset,
+    simulate_data,
+)
 
 __all__ = [
     "Dataset",

@@ -15,8 +15,9 @@ import importlib.util
 import inspect
 import itertools
 import math
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 import numpy as np
@@ -43,7 +44,7 @@ DEFAULT_INTERVENTIONS = {"targets": 1.0, "values": {"class": "SignedUniform", "l
 N_CHECKED = 64  # concrete variants of one class node instantiated at load time
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def resolve_class(name: str) -> type:
     """A registered class name, ``package.module:Class`` or ``path/to/file.py:Class``."""
     if name in _BUILTIN:
@@ -114,7 +115,7 @@ def build(node: Any) -> Any:
     return node
 
 
-def n_targets(targets: int | float, n_vars: int) -> int:
+def n_targets(targets: float, n_vars: int) -> int:
     """Resolve the ``targets`` entry to a number of distinct intervened nodes."""
     if targets == -1 or (isinstance(targets, float) and targets == 1.0):
         return n_vars
@@ -197,7 +198,8 @@ def parse_domain(domain_id: str, entry: Mapping, path: str = "<registry>") -> Do
         "mechanism": entry["mechanism"],
         "interventions": {**DEFAULT_INTERVENTIONS, **entry.get("interventions", {})},
     }
-    for key, node in _class_nodes(tree, ""):
+    # innermost nodes first, so an error names the deepest key that is wrong
+    for key, node in sorted(_class_nodes(tree, ""), key=lambda kv: -kv[0].count(".")):
         try:
             _check_class_node(key, node, n_vars)
         except ValueError as err:
