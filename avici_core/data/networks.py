@@ -17,6 +17,7 @@ import functools
 import gzip
 import math
 from importlib import resources
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,86 +27,103 @@ ECOLI_FILE = "ecoli_regulondb_6_7.tsv.gz"  # RegulonDB 6.7 via GeneNetWeaver: 15
 YEAST_FILE = "yeast_balaji2006.tsv.gz"  # Balaji et al. (2006): 4441 genes, 12873 edges
 
 
-@functools.cache
-def load_network(filename: str) -> tuple[tuple[str, ...], sp.csr_array]:
-    """Gene names and the directed adjacency of a shipped ``regulator<TAB>target[<TAB>sign]`` file.
+class Network(NamedTuple):
+    """A parsed network and the undirected view that module extraction ranks on."""
 
-    Cached because module extraction runs once per dataset on the same few networks. The E. coli
-    sign column (+, -, +-, ?) is not needed for structure and is ignored.
+    genes: tuple[str, ...]  # [N] names, sorted
+    adj: sp.csr_array  # [N, N] directed 0/1, self-loops as in the file
+    und: sp.csr_array  # [N, N] symmetric 0/1, no self-loops
+    degree: np.ndarray  # [N] undirected degree
+    component_size: np.ndarray  # [N] size of the gene's weakly connected component
+    is_regulator: np.ndarray  # [N] bool, regulates at least one other gene
+
+
+@functools.cache
+def load_network(filename: str) -> Network:
+    """Parse a shipped ``regulator<TAB>target[<TAB>sign]`` file (cached: one parse per process).
+
+    The E. coli sign column (+, -, +-, ?) is not needed for structure and is ignored.
     """
-    with (
-        (resources.files("avici_core.data") / "assets" / filename).open("rb") as raw,
-        gzip.open(raw, "rt") as f,
-    ):
+    path = resources.files("avici_core.data") / "assets" / filename
+    with path.open("rb") as raw, gzip.open(raw, "rt") as f:
         pairs = [line.rstrip("\n").split("\t")[:2] for line in f if line.strip()]
     bad = [p for p in pairs if len(p) != 2]
     if bad:
         raise ValueError(f"{filename}: expected 'regulator<TAB>target' rows, got {bad[0]!r}")
     genes = tuple(sorted({name for pair in pairs for name in pair}))
     index = {name: i for i, name in enumerate(genes)}
-    rows = np.array([index[a] for a, _ in pairs])
-    cols = np.array([index[b] for _, b in pairs])
+    rows = np.array([index[a] for a, _ in pairs])  # [E] regulators
+    cols = np.array([index[b] for _, b in pairs])  # [E] targets
+    return network_from_edges(genes, rows, cols)
+
+
+def network_from_edges(genes: tuple[str, ...], rows: np.ndarray, cols: np.ndarray) -> Network:
+    """A :class:`Network` from edge lists ``rows[e] -> cols[e]`` (duplicates merged)."""
     n = len(genes)
-    adj = sp.csr_array((np.ones(len(pairs), np.int8), (rows, cols)), shape=(n, n))
+    adj = sp.csr_array((np.ones(len(rows)), (rows, cols)), shape=(n, n))
     adj.sum_duplicates()
-    adj.data[:] = 1
-    return genes, adj
+    adj.data[:] = 1.0
+    off = rows != cols
+    both = (np.r_[rows[off], cols[off]], np.r_[cols[off], rows[off]])
+    und = sp.csr_array((np.ones(2 * int(off.sum())), both), shape=(n, n))
+    und.sum_duplicates()
+    und.data[:] = 1.0
+    _, comp = connected_components(und, directed=False)
+    return Network(
+        genes=genes,
+        adj=adj,
+        und=und,
+        degree=np.diff(und.indptr).astype(np.float64),
+        component_size=np.bincount(comp)[comp],
+        is_regulator=np.bincount(rows[off], minlength=n) > 0,
+    )
+
+
+def module_seeds(net: Network, n_vars: int) -> np.ndarray:
+    """Regulators whose connected component is large enough to grow a module of ``n_vars`` genes.
+
+    Raises:
+      ValueError: if there are none.
+    """
+    seeds = np.flatnonzero(net.is_regulator & (net.component_size >= n_vars))
+    if seeds.size == 0:
+        raise ValueError(
+            f"no regulator lies in a connected component with {n_vars} genes "
+            f"(largest has {net.component_size.max()}); ask for fewer variables"
+        )
+    return seeds
 
 
 def extract_module(
-    rng: np.random.Generator, adj: sp.csr_array, n_vars: int, *, topk: float
+    rng: np.random.Generator, net: Network, n_vars: int, *, topk: float
 ) -> np.ndarray:
     """Indices of ``n_vars`` genes forming one module, grown greedily by modularity (Marbach 2009).
 
     The modularity matrix ``B = A - k kᵀ / (2m)`` of the undirected, loop-free network is never
     formed: adding node v to the module (s_v: -1 -> +1) changes ``sᵀBs`` by ``4((Bs)_v + B_vv)``,
-    so candidates are ranked by ``(Bs)_v + B_vv`` and ``Bs`` is updated with one sparse column.
-
-    Raises:
-      ValueError: if no regulator's connected component has ``n_vars`` genes.
+    so candidates are ranked by ``(Bs)_v + B_vv`` and ``Bs`` is updated with one sparse row.
     """
-    und = ((adj + adj.T) > 0).astype(np.float64).tocsr()  # [N, N] symmetric
-    und.setdiag(0)
-    und.eliminate_zeros()
-    deg = np.asarray(und.sum(axis=1)).ravel()  # [N]
+    und, deg = net.und, net.degree
     two_m = deg.sum()
-    _, comp = connected_components(und, directed=False)
-    comp_size = np.bincount(comp)[comp]  # [N] size of each gene's component
-    off_diag = adj.tocsr(copy=True)
-    off_diag.setdiag(0)
-    off_diag.eliminate_zeros()
-    is_regulator = np.diff(off_diag.indptr) > 0  # [N] regulates some other gene
-    seeds = np.flatnonzero(is_regulator & (comp_size >= n_vars))
-    if seeds.size == 0:
-        raise ValueError(
-            f"no regulator lies in a connected component with {n_vars} genes "
-            f"(largest has {comp_size.max()}); ask for fewer variables"
-        )
-    seed = int(rng.choice(seeds))
-    in_module = np.zeros(und.shape[0], bool)
-    s = -np.ones(und.shape[0])  # [N] +1 inside the module, -1 outside
-    b_s = und @ s - deg * (deg @ s) / two_m  # [N] (Bs)
+    n = und.shape[0]
+    in_module = np.zeros(n, bool)
+    frontier = np.zeros(n, bool)  # undirected neighbours of the module
+    b_s = -(und @ np.ones(n)) + deg * deg.sum() / two_m  # [N] (Bs) with s = -1 everywhere
     b_diag = -(deg**2) / two_m  # [N] B_vv (no self-loops in the undirected graph)
-    frontier = np.zeros(und.shape[0], bool)
-
-    def add(v: int) -> None:
-        nonlocal b_s
+    v = int(rng.choice(module_seeds(net, n_vars)))
+    for _ in range(n_vars):
+        if _:
+            cand = np.flatnonzero(frontier)
+            gain = b_s[cand] + b_diag[cand]
+            k = max(1, math.ceil(topk * cand.size))
+            # stable sort: ties keep index order, so a fixed seed gives a fixed module
+            v = int(rng.choice(cand[np.argsort(-gain, kind="stable")[:k]]))
         in_module[v] = True
-        s[v] = 1.0
         nbrs = und.indices[und.indptr[v] : und.indptr[v + 1]]  # row v = column v (symmetric)
-        b_s = b_s - 2.0 * deg * deg[v] / two_m
+        b_s -= 2.0 * deg * deg[v] / two_m  # s_v: -1 -> +1 adds 2 B[:, v]
         b_s[nbrs] += 2.0
         frontier[nbrs] = True
-        frontier[in_module] = False
-
-    add(seed)
-    while in_module.sum() < n_vars:
-        cand = np.flatnonzero(frontier)  # the module's undirected neighbours
-        gain = b_s[cand] + b_diag[cand]
-        k = max(1, math.ceil(topk * cand.size))
-        # stable sort of -gain: ties keep index order, so a fixed seed gives a fixed module
-        top = cand[np.argsort(-gain, kind="stable")[:k]]
-        add(int(rng.choice(top)))
+        frontier &= ~in_module
     return np.flatnonzero(in_module)
 
 
@@ -160,6 +178,12 @@ class _RealNetwork:
             f"{self.at_least_n_regulators}, make_acyclic={self.make_acyclic})"
         )
 
+    def check(self, n_vars: int) -> None:
+        """Raise ValueError when no module of ``n_vars`` genes exists (registry load-time check)."""
+        if n_vars < 1:
+            raise ValueError(f"n_vars must be >= 1, got {n_vars}")
+        module_seeds(load_network(self.filename), n_vars)
+
     def __call__(
         self, rng: np.random.Generator, n_vars: int, *, max_tries: int = 100
     ) -> np.ndarray:
@@ -168,15 +192,11 @@ class _RealNetwork:
         Modules with fewer than ``at_least_n_regulators`` genes regulating another module gene are
         redrawn, at most ``max_tries`` times.
         """
-        _, adj = load_network(self.filename)
-        n_genes = adj.shape[0]
-        if not 1 <= n_vars <= n_genes:
-            raise ValueError(
-                f"{type(self).__name__} has {n_genes} genes; n_vars={n_vars} impossible"
-            )
+        self.check(n_vars)
+        net = load_network(self.filename)
         for _ in range(max_tries):
-            nodes = extract_module(rng, adj, n_vars, topk=self.topk)
-            g = adj[nodes][:, nodes].toarray().astype(np.int8)  # [d, d]
+            nodes = extract_module(rng, net, n_vars, topk=self.topk)
+            g = net.adj[nodes][:, nodes].toarray().astype(np.int8)  # [d, d]
             np.fill_diagonal(g, 0)
             if self.make_acyclic:
                 g = break_cycles(rng, g)
