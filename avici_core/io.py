@@ -18,7 +18,9 @@ import numpy as np
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
-def write_npz(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], *, compress: bool = True) -> None:
+def write_npz(
+    path: str | os.PathLike, arrays: Mapping[str, np.ndarray], *, compress: bool = True
+) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

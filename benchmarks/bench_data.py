@@ -18,7 +18,12 @@ from pathlib import Path
 
 from avici_core.data import simulate_data
 
-CASES = [("lin-gauss", 20, 1000), ("rff-gauss", 20, 1000), ("lin-gauss", 100, 1000), ("rff-gauss", 100, 1000)]
+CASES = [
+    ("lin-gauss", 20, 1000),
+    ("rff-gauss", 20, 1000),
+    ("lin-gauss", 100, 1000),
+    ("rff-gauss", 100, 1000),
+]
 HERE = Path(__file__).resolve().parent
 
 
@@ -36,13 +41,18 @@ def reference(python: str, domain: str, d: int, n: int, repeats: int) -> float |
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run(
         [python, str(HERE / "ref_avici_simulate.py"), domain, str(d), str(n), str(repeats)],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["seconds_per_dataset"]
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--ref-python", default="/work/avici-ref-venv/bin/python")
     parser.add_argument("--repeats", type=int, default=30)
     args = parser.parse_args()
@@ -55,7 +65,10 @@ def main() -> None:
         ratio = f"{t_ref / t_ours:8.2f}x" if t_ref else "      n/a"
         print(f"{domain:<11} {d:>4} {n:>5} {1 / t_ours:10.1f} {ref_rate} {ratio}")
     if not Path(args.ref_python).exists():
-        print(f"reference venv not found at {args.ref_python}; see the module docstring", file=sys.stderr)
+        print(
+            f"reference venv not found at {args.ref_python}; see the module docstring",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

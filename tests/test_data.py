@@ -99,7 +99,11 @@ def test_intervened_column_equals_drawn_values_and_ignores_parents():
     mech = LinearAdditive(weight=Constant(2.0), noise_scale=Constant(0.5))
     rng = np.random.default_rng(0)
     _, x_int, mask, _ = mech.sample(
-        rng, chain_and_collider(), n_obs=10, n_int=400, targets=np.array([1, 2]),
+        rng,
+        chain_and_collider(),
+        n_obs=10,
+        n_int=400,
+        targets=np.array([1, 2]),
         interv_dist=Constant(7.0),
     )
     on1, on2 = mask[:, 1] == 1, mask[:, 2] == 1
@@ -115,8 +119,12 @@ def test_intervened_column_equals_drawn_values_and_ignores_parents():
 def test_random_interventions_are_i_i_d_draws_from_the_value_distribution():
     mech = RFFAdditive(noise_scale=Constant(0.5))
     _, x_int, mask, _ = mech.sample(
-        np.random.default_rng(2), chain_and_collider(), n_obs=5, n_int=2000,
-        targets=np.array([0, 1, 2, 3]), interv_dist=SignedUniform(1.0, 5.0),
+        np.random.default_rng(2),
+        chain_and_collider(),
+        n_obs=5,
+        n_int=2000,
+        targets=np.array([0, 1, 2, 3]),
+        interv_dist=SignedUniform(1.0, 5.0),
     )
     values = x_int[mask == 1]
     assert np.all((np.abs(values) >= 1.0) & (np.abs(values) <= 5.0))
@@ -126,8 +134,9 @@ def test_random_interventions_are_i_i_d_draws_from_the_value_distribution():
 def test_linear_data_regress_back_to_the_true_weights():
     mech = LinearAdditive(weight=Constant(1.5), noise_scale=Constant(1.0))
     g = chain_and_collider()
-    x, *_ = mech.sample(np.random.default_rng(3), g, n_obs=20000, n_int=0, targets=np.array([]),
-                        interv_dist=None)
+    x, *_ = mech.sample(
+        np.random.default_rng(3), g, n_obs=20000, n_int=0, targets=np.array([]), interv_dist=None
+    )
     for j in range(4):
         parents = np.flatnonzero(g[:, j])
         design = np.column_stack([x[:, parents], np.ones(len(x))])
@@ -136,12 +145,20 @@ def test_linear_data_regress_back_to_the_true_weights():
 
 
 def _noise_spread_by_parent_bin(heteroscedastic) -> float:
-    mech = LinearAdditive(weight=Constant(1.0), noise_scale=Constant(1.0), heteroscedastic=heteroscedastic)
+    mech = LinearAdditive(
+        weight=Constant(1.0), noise_scale=Constant(1.0), heteroscedastic=heteroscedastic
+    )
     g = np.array([[0, 1], [0, 0]], np.int8)
     ratios = []
     for seed in range(5):
-        x, *_ = mech.sample(np.random.default_rng(seed), g, n_obs=20000, n_int=0,
-                            targets=np.array([]), interv_dist=None)
+        x, *_ = mech.sample(
+            np.random.default_rng(seed),
+            g,
+            n_obs=20000,
+            n_int=0,
+            targets=np.array([]),
+            interv_dist=None,
+        )
         coef = np.polyfit(x[:, 0], x[:, 1], 1)
         resid = x[:, 1] - np.polyval(coef, x[:, 0])
         bins = np.array_split(np.argsort(x[:, 0]), 5)
@@ -157,11 +174,26 @@ def test_heteroscedastic_noise_depends_on_the_parents():
 
 def test_registry_contains_the_required_domains():
     registry = load_registry()
-    for name in ["lin-gauss", "lin-gauss-heterosked", "lin-laplace-cauchy", "rff-gauss",
-                 "rff-gauss-heterosked", "rff-laplace-cauchy", "neurips-linear", "neurips-rff", "scm-v0"]:
+    for name in [
+        "lin-gauss",
+        "lin-gauss-heterosked",
+        "lin-laplace-cauchy",
+        "rff-gauss",
+        "rff-gauss-heterosked",
+        "rff-laplace-cauchy",
+        "neurips-linear",
+        "neurips-rff",
+        "scm-v0",
+    ]:
         assert name in registry
     assert registry["scm-v0"].families == (
-        "ErdosRenyi", "GRG", "SBM", "ScaleFree", "ScaleFreeTranspose", "WattsStrogatz")
+        "ErdosRenyi",
+        "GRG",
+        "SBM",
+        "ScaleFree",
+        "ScaleFreeTranspose",
+        "WattsStrogatz",
+    )
 
 
 def test_expansion_weights_families_by_their_combinations():
@@ -210,16 +242,29 @@ def test_dataset_file_round_trip_and_settings(tmp_path):
 def _generate_in_subprocess(out, hashseed: str) -> str:
     env = {"PYTHONHASHSEED": hashseed, "PATH": "/usr/bin:/bin"}
     subprocess.run(
-        [sys.executable, "-m", "avici_core", "generate", "--domain", "rff-gauss-heterosked",
-         "--seed", "4", "--out", str(out)],
-        check=True, env=env, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "avici_core",
+            "generate",
+            "--domain",
+            "rff-gauss-heterosked",
+            "--seed",
+            "4",
+            "--out",
+            str(out),
+        ],
+        check=True,
+        env=env,
+        capture_output=True,
     )
     return hashlib.sha256(out.read_bytes()).hexdigest()
 
 
 def test_files_are_byte_identical_across_processes(tmp_path):
     assert _generate_in_subprocess(tmp_path / "a.npz", "1") == _generate_in_subprocess(
-        tmp_path / "b.npz", "2")
+        tmp_path / "b.npz", "2"
+    )
 
 
 def test_simulate_data_matches_the_original_api():
@@ -258,7 +303,10 @@ domains:
         (("n_vars: 5", "n_vars: one"), r"domain 'ok', key 'n_vars'"),  # wrong type
         (("n_vars: 5", "n_vars: 1"), r"domain 'ok', key 'n_vars'"),  # d < 2
         (("ErdosRenyi", "ErdosRenyl"), r"domain 'ok', key 'graph'.*unknown class 'ErdosRenyl'"),
-        (("edges_per_var: 1.0", "edges_per_vars: 1.0"), r"key 'graph'.*no argument.*edges_per_vars"),
+        (
+            ("edges_per_var: 1.0", "edges_per_vars: 1.0"),
+            r"key 'graph'.*no argument.*edges_per_vars",
+        ),
         (("edges_per_var: 1.0", "edges_per_var: -1.0"), r"key 'graph'.*edges_per_var must be > 0"),
         (("edges_per_var: 1.0", "edges_per_var: 4.0"), r"key 'graph'.*at most 10"),  # density
         (("low: 1, high: 2", "low: 3, high: 2"), r"key 'mechanism.weight'.*low <= high"),
@@ -279,15 +327,19 @@ def test_impossible_intervention_count_is_refused(tmp_path):
 
 def test_user_module_contributes_a_graph_class(tmp_path):
     module = tmp_path / "my_graphs.py"
-    module.write_text(textwrap.dedent("""
+    module.write_text(
+        textwrap.dedent("""
         import numpy as np
 
         class Chain:
             def __call__(self, rng, n_vars):
                 return np.eye(n_vars, k=1, dtype=np.int8)
-    """))
-    path = write_registry(tmp_path, GOOD.replace("{class: ErdosRenyi, edges_per_var: 1.0}",
-                                                 f"{{class: '{module}:Chain'}}"))
+    """)
+    )
+    path = write_registry(
+        tmp_path,
+        GOOD.replace("{class: ErdosRenyi, edges_per_var: 1.0}", f"{{class: '{module}:Chain'}}"),
+    )
     ds = generate_dataset("ok", 0, registry_path=path)
     assert ds.g.sum() == 4 and ds.x_obs.shape == (1000, 5)
 

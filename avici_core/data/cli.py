@@ -17,16 +17,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--domain", required=True, help="domain id from the registry")
     parser.add_argument("--seed", required=True, type=int, help="dataset index (>= 0)")
     parser.add_argument("--stream", default="test", choices=sorted(STREAMS), help="seed stream")
-    parser.add_argument("--registry", default=None, help="registry file (default config/domains.yaml)")
+    parser.add_argument(
+        "--registry", default=None, help="registry file (default config/domains.yaml)"
+    )
     parser.add_argument("--out", required=True, help="output .npz path")
     args = parser.parse_args(argv)
     try:
-        ds = generate_dataset(args.domain, args.seed, stream=args.stream, registry_path=args.registry)
+        ds = generate_dataset(
+            args.domain, args.seed, stream=args.stream, registry_path=args.registry
+        )
     except ValueError as err:
         parser.exit(2, f"error: {err}\n")
     save_dataset(args.out, ds)
     log.info(
         "wrote %s: d=%d, %d obs + %d int rows (+ held out), %d edges, family %s",
-        args.out, ds.n_vars, len(ds.x_obs), len(ds.x_int), int(ds.g.sum()), ds.meta["family"],
+        args.out,
+        ds.n_vars,
+        len(ds.x_obs),
+        len(ds.x_int),
+        int(ds.g.sum()),
+        ds.meta["family"],
     )
     return 0

@@ -10,7 +10,9 @@ from avici_core.data.registry import load_registry
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m avici_core domains", description=__doc__)
-    parser.add_argument("--registry", default=None, help="registry file (default config/domains.yaml)")
+    parser.add_argument(
+        "--registry", default=None, help="registry file (default config/domains.yaml)"
+    )
     args = parser.parse_args(argv)
     try:
         registry = load_registry(args.registry)

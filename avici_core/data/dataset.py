@@ -23,7 +23,15 @@ import numpy as np
 
 from avici_core.io import write_npz
 
-ARRAY_KEYS = ("g", "x_obs", "x_int", "mask_int", "x_obs_heldout", "x_int_heldout", "mask_int_heldout")
+ARRAY_KEYS = (
+    "g",
+    "x_obs",
+    "x_int",
+    "mask_int",
+    "x_obs_heldout",
+    "x_int_heldout",
+    "mask_int_heldout",
+)
 
 
 @dataclasses.dataclass(frozen=True)

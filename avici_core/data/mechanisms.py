@@ -75,7 +75,9 @@ class RandomFourierFunction:
     ) -> RandomFourierFunction:
         # float32 features: the n x K cosines dominate the cost of nonlinear data (phase error ~1e-6)
         return cls(
-            omega=rng.normal(0.0, 1.0 / length_scale, size=(n_parents, N_FEATURES)).astype(np.float32),
+            omega=rng.normal(0.0, 1.0 / length_scale, size=(n_parents, N_FEATURES)).astype(
+                np.float32
+            ),
             phase=rng.uniform(0.0, 2 * np.pi, size=N_FEATURES).astype(np.float32),
             weight=rng.normal(size=N_FEATURES).astype(np.float32),
             output_scale=float(output_scale),

@@ -33,14 +33,19 @@ _BUILTIN = {
     cls.__name__: cls
     for module in (distributions, graphs, mechanisms)
     for cls in vars(module).values()
-    if inspect.isclass(cls) and cls.__module__ == module.__name__ and not cls.__name__.startswith("_")
+    if inspect.isclass(cls)
+    and cls.__module__ == module.__name__
+    and not cls.__name__.startswith("_")
 }
 _LAZY = {  # classes whose modules pull heavier dependencies; imported on first use
     "GRNSergio": "avici_core.data.sergio:GRNSergio",
     "Ecoli": "avici_core.data.networks:Ecoli",
     "Yeast": "avici_core.data.networks:Yeast",
 }
-DEFAULT_INTERVENTIONS = {"targets": 1.0, "values": {"class": "SignedUniform", "low": 1.0, "high": 5.0}}
+DEFAULT_INTERVENTIONS = {
+    "targets": 1.0,
+    "values": {"class": "SignedUniform", "low": 1.0, "high": 5.0},
+}
 N_CHECKED = 64  # concrete variants of one class node instantiated at load time
 
 
@@ -124,7 +129,9 @@ def n_targets(targets: float, n_vars: int) -> int:
             raise ValueError(f"a fractional targets entry must be in (0, 1], got {targets}")
         return math.ceil(targets * n_vars)
     if not 0 <= targets <= n_vars:
-        raise ValueError(f"targets={targets} intervened nodes is impossible with {n_vars} variables")
+        raise ValueError(
+            f"targets={targets} intervened nodes is impossible with {n_vars} variables"
+        )
     return int(targets)
 
 
@@ -156,7 +163,9 @@ class DomainSpec:
             alts = tree["graph"] if isinstance(tree["graph"], list) else [tree["graph"]]
             tree["graph"] = [a for a in alts if a["class"] == family]
             if not tree["graph"]:
-                raise ValueError(f"domain {self.id!r} has no graph family {family!r}; has {self.families}")
+                raise ValueError(
+                    f"domain {self.id!r} has no graph family {family!r}; has {self.families}"
+                )
         return sample_node(rng, tree)
 
 
@@ -183,7 +192,9 @@ def _check_class_node(key: str, node: Mapping, n_vars: int) -> None:
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
         unknown = sorted(set(node) - {"class"} - set(params))
         if unknown:
-            raise ValueError(f"{node['class']} has no argument(s) {unknown}; it takes {sorted(params)}")
+            raise ValueError(
+                f"{node['class']} has no argument(s) {unknown}; it takes {sorted(params)}"
+            )
     for concrete in itertools.islice(expand_node(node), N_CHECKED):
         obj = build(concrete)
         if key.startswith("graph") and hasattr(obj, "check"):
@@ -260,5 +271,7 @@ def load_registry(path: str | Path | None = None) -> dict[str, DomainSpec]:
 def get_domain(domain_id: str, path: str | Path | None = None) -> DomainSpec:
     registry = load_registry(path)
     if domain_id not in registry:
-        raise ValueError(f"unknown domain {domain_id!r}; known domains: {', '.join(sorted(registry))}")
+        raise ValueError(
+            f"unknown domain {domain_id!r}; known domains: {', '.join(sorted(registry))}"
+        )
     return registry[domain_id]

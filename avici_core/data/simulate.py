@@ -85,7 +85,9 @@ def generate_dataset(
     spec = get_domain(domain_id, registry_path)
     rng = dataset_rng(domain_id, seed, stream)
     family = spec.families[int(seed) % len(spec.families)] if stream != "train" else None
-    draw = draw_dataset(rng, spec, n_vars=spec.n_vars, n_obs=spec.n_obs, n_int=spec.n_int, family=family)
+    draw = draw_dataset(
+        rng, spec, n_vars=spec.n_vars, n_obs=spec.n_obs, n_int=spec.n_int, family=family
+    )
     n_obs_used, n_int_used = math.ceil(spec.n_obs / 2), math.ceil(spec.n_int / 2)
     meta = {
         "format_version": FORMAT_VERSION,
