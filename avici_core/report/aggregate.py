@@ -1,7 +1,8 @@
 """The long-form metrics table every report is computed from.
 
 One row per (domain, setting, method, seed, metric), columns ``METRIC_COLUMNS``. A failed or
-timed-out run keeps its rows (``status`` says why, ``value`` may be NaN) so that tables can count
+timed-out run keeps its rows (``status`` says why, ``value`` is NaN), and a metric that does not
+apply to a method's output (ECE of a hard graph) has status ``n/a``, so that tables can count
 failures instead of silently dropping them.
 """
 
@@ -14,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 METRIC_COLUMNS = ("domain", "setting", "method", "seed", "metric", "value", "status")
-STATUSES = ("ok", "failed", "timeout")
+STATUSES = ("ok", "n/a", "failed", "timeout")  # n/a: the metric does not apply to this output
 KEY_COLUMNS = ("domain", "setting", "method", "seed", "metric")
 
 

@@ -83,6 +83,15 @@ def bold_flags(groups: list[np.ndarray], *, higher_is_better: bool, alpha: float
     return [i in finite and not_worse(groups[best], groups[i], alpha) for i in range(len(groups))]
 
 
+def run_status_counts(df: pd.DataFrame) -> pd.DataFrame:
+    """Runs per (setting, method, domain) by outcome; a run failed if any of its rows did."""
+    keys = ["setting", "method", "domain", "seed"]
+    flags = df.assign(failed=df["status"] == "failed", timeout=df["status"] == "timeout")
+    runs = flags.groupby(keys)[["failed", "timeout"]].any()
+    runs["failed"] &= ~runs["timeout"]
+    return runs.groupby(level=[0, 1, 2]).sum().astype(int)
+
+
 def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
     """Cell statistics of table ``table_id`` from a checked long metrics frame."""
     table = spec["tables"][table_id]
@@ -97,8 +106,7 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
             f"table '{table_id}': no metric rows for domains {domains}, settings "
             f"{table['settings']}; check the table's selection against results/metrics/all.csv"
         )
-    runs = sub.drop_duplicates(["setting", "method", "domain", "seed"])
-    counts = runs.groupby(["setting", "method", "domain"])["status"].value_counts().unstack(fill_value=0)
+    counts = run_status_counts(sub)
     rows = [
         (setting, method)
         for setting in table["settings"]

@@ -1,0 +1,117 @@
+"""``python -m avici_core figures --metrics all.csv --spec config/tables.yaml --predictions DIR
+--data DIR --out-dir DIR``
+
+Writes boxplots, auc_vs_d, auc_vs_n, walltime_vs_d, calibration and heatmaps as PDF and PNG, and
+``calibration.csv`` (the reliability bins). Prediction and dataset files are found from the rows
+of the metrics file: ``DIR/<domain>/<setting>/<method>/<seed>.npz`` and ``DIR/<domain>/<seed>.npz``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from avici_core.baselines.prediction import load_prediction
+from avici_core.data.dataset import load_dataset
+from avici_core.report import figures
+from avici_core.report.aggregate import check_metrics_frame, write_csv_atomic
+from avici_core.report.spec import load_tables_spec
+from avici_core.report.tables import method_label, method_order
+
+log = logging.getLogger(__name__)
+
+
+def dataset_sizes(runs: pd.DataFrame, data_root: Path) -> pd.DataFrame:
+    """n_vars and n_rows (rows a method sees; equal in both settings) per (domain, seed)."""
+    records = []
+    for domain, seed in runs[["domain", "seed"]].drop_duplicates().itertuples(index=False):
+        ds = load_dataset(data_root / domain / f"{seed}.npz")
+        records.append((domain, seed, ds.n_vars, ds.x_obs.shape[0]))
+    return pd.DataFrame.from_records(records, columns=["domain", "seed", "n_vars", "n_rows"])
+
+
+def prediction_path(root: Path, domain: str, setting: str, method: str, seed: int) -> Path:
+    return root / domain / setting / method / f"{seed}.npz"
+
+
+def calibration_table(runs: pd.DataFrame, pred_root: Path, data_root: Path, n_bins: int) -> pd.DataFrame:
+    """Reliability bins per (method, setting), pooled over datasets with probabilities."""
+    pooled: dict[tuple[str, str], tuple[list, list]] = {}
+    truths: dict[tuple[str, int], np.ndarray] = {}
+    for r in runs.itertuples(index=False):
+        pred = load_prediction(prediction_path(pred_root, r.domain, r.setting, r.method, r.seed))
+        if pred.status != "ok" or not pred.has_probs:
+            continue
+        if (r.domain, r.seed) not in truths:
+            truths[(r.domain, r.seed)] = load_dataset(data_root / r.domain / f"{r.seed}.npz").g
+        probs, truth = pooled.setdefault((r.method, r.setting), ([], []))
+        probs.append(pred.scores)  # [d, d]
+        truth.append(truths[(r.domain, r.seed)])  # [d, d]
+    frames = []
+    for (method, setting), (probs, truth) in pooled.items():
+        # datasets may differ in d: bin each, then pool counts and sums per bin
+        bins = pd.concat(
+            [figures.reliability(p, y, n_bins) for p, y in zip(probs, truth)], ignore_index=True
+        )
+        merged = bins.assign(psum=bins["confidence"] * bins["count"], ysum=bins["accuracy"] * bins["count"])
+        merged = merged.groupby("bin")[["count", "psum", "ysum"]].sum().reset_index()
+        frames.append(pd.DataFrame({
+            "method": method, "setting": setting, "bin": merged["bin"], "count": merged["count"],
+            "confidence": merged["psum"] / merged["count"], "accuracy": merged["ysum"] / merged["count"],
+        }))
+    cols = ["method", "setting", "bin", "count", "confidence", "accuracy"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+
+
+def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: dict) -> list:
+    """Truth and each method's scores on the first dataset of each domain (int setting if run)."""
+    panels = []
+    for domain in sorted(runs["domain"].unique()):
+        sub = runs[runs["domain"] == domain]
+        seed = int(sub["seed"].min())
+        panels.append((domain, "truth", load_dataset(data_root / domain / f"{seed}.npz").g.astype(float)))
+        for method in method_order(list(sub["method"].unique()), spec):
+            settings = set(sub.loc[sub["method"] == method, "setting"])
+            setting = "int" if "int" in settings else "obs"
+            pred = load_prediction(prediction_path(pred_root, domain, setting, method, seed))
+            mat = pred.scores if pred.has_probs else pred.graph.astype(float)  # [d, d]
+            mat = np.clip(mat, 0, 1) if pred.status == "ok" else None
+            panels.append((domain, f"{method_label(method, spec)} ({setting})", mat))
+    return panels
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m avici_core figures", description=__doc__)
+    parser.add_argument("--metrics", required=True, help="long-form CSV from `aggregate`")
+    parser.add_argument("--spec", required=True, help="config/tables.yaml")
+    parser.add_argument("--predictions", required=True, help="root folder of prediction files")
+    parser.add_argument("--data", required=True, help="root folder of dataset files")
+    parser.add_argument("--out-dir", required=True, help="folder for the figures")
+    args = parser.parse_args(argv)
+    spec = load_tables_spec(args.spec)
+    pred_root, data_root = Path(args.predictions), Path(args.data)
+    df = check_metrics_frame(pd.read_csv(args.metrics), source=args.metrics)
+    runs = df[["domain", "setting", "method", "seed"]].drop_duplicates()
+    df = df.merge(dataset_sizes(runs, data_root), on=["domain", "seed"], how="left")
+    fig_spec = spec["figures"]
+    curves = calibration_table(runs, pred_root, data_root, fig_spec["calibration_bins"])
+    write_csv_atomic(curves, Path(args.out_dir) / "calibration.csv")
+    made = {
+        "boxplots": figures.boxplots(df, spec),
+        "auc_vs_d": figures.versus(df, spec, metrics=fig_spec["curve_metrics"], x="n_vars",
+                                   xlabel="variables d"),
+        "auc_vs_n": figures.versus(df, spec, metrics=fig_spec["curve_metrics"], x="n_rows",
+                                   xlabel="rows n"),
+        "walltime_vs_d": figures.versus(df, spec, metrics=[fig_spec["walltime_metric"]], x="n_vars",
+                                        xlabel="variables d", log_y=True),
+        "calibration": figures.calibration(curves, spec),
+        "heatmaps": figures.heatmaps(heatmap_panels(runs, pred_root, data_root, spec)),
+    }
+    for name, fig in made.items():
+        figures.save(fig, args.out_dir, name)
+    log.info("wrote %d figures to %s", len(made), args.out_dir)
+    return 0

@@ -1,0 +1,83 @@
+"""Report figures: reliability bins by hand, and the figures command on small synthetic files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from avici_core.baselines.prediction import Prediction, save_prediction
+from avici_core.data.dataset import Dataset, save_dataset
+from avici_core.report import cli_figures
+from avici_core.report.figures import expected_calibration_error, reliability
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_reliability_bins_match_hand_count():
+    probs = np.array([[0.0, 0.05, 0.95], [0.15, 0.0, 0.92], [0.5, 0.55, 0.0]])  # [3, 3]
+    truth = np.array([[0, 0, 1], [1, 0, 1], [0, 1, 0]])
+    bins = reliability(probs, truth, n_bins=10).set_index("bin")
+    # off-diagonal: bin0 {0.05:0}, bin1 {0.15:1}, bin5 {0.5:0, 0.55:1}, bin9 {0.95:1, 0.92:1}
+    assert bins["count"].to_dict() == {0: 1, 1: 1, 5: 2, 9: 2}
+    assert bins.loc[5, "confidence"] == pytest.approx(0.525)
+    assert bins.loc[5, "accuracy"] == pytest.approx(0.5)
+    ece = expected_calibration_error(bins.reset_index())
+    want = (abs(0 - 0.05) + abs(1 - 0.15) + 2 * abs(0.5 - 0.525) + 2 * abs(1 - 0.935)) / 6
+    assert ece == pytest.approx(want)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        reliability(probs * 3, truth, n_bins=10)
+
+
+def linear_sem(rng: np.random.Generator, g: np.ndarray, n: int) -> np.ndarray:
+    """Rows of a linear-Gaussian SEM on the DAG ``g`` (variables in topological index order)."""
+    d = g.shape[0]
+    w = g * rng.uniform(0.5, 2.0, (d, d))  # [d, d]
+    x = np.zeros((n, d))
+    for j in range(d):
+        x[:, j] = x @ w[:, j] + rng.standard_normal(n)
+    return x
+
+
+def write_run(root: Path, rng: np.random.Generator, domain: str, d: int, seed: int) -> list[dict]:
+    g = np.triu(rng.random((d, d)) < 0.4, 1).astype(np.int8)  # [d, d]
+    x = linear_sem(rng, g, 60)
+    ds = Dataset(g, x[:40], x[40:50], np.zeros((10, d), np.int8), x[50:], x[50:55],
+                 np.zeros((5, d), np.int8))
+    save_dataset(root / "data" / domain / f"{seed}.npz", ds)
+    rows = []
+    for method, setting, has_probs, status in (("avici", "int", True, "ok"), ("avici", "obs", True, "ok"),
+                                              ("pc", "obs", False, "ok"), ("ges", "obs", False, "failed")):
+        probs = np.clip(g * 0.7 + rng.uniform(0, 0.3, (d, d)), 0, 1) * (1 - np.eye(d))
+        scores = probs if has_probs else g.astype(float)
+        pred = Prediction(scores, (scores > 0.5).astype(np.int8), "probs" if has_probs else "dag",
+                          has_probs, status, walltime_s=0.1 * d)
+        save_prediction(root / "pred" / domain / setting / method / f"{seed}.npz", pred)
+        for metric, value in (("f1", rng.uniform()), ("auroc", rng.uniform()), ("shd", 3.0),
+                              ("walltime_s", 0.1 * d)):
+            rows.append(dict(domain=domain, setting=setting, method=method, seed=seed, metric=metric,
+                             value=value if status == "ok" else np.nan, status=status))
+    return rows
+
+
+def test_figures_command_writes_every_figure(tmp_path: Path):
+    rng = np.random.default_rng(0)
+    rows = [r for dom, d in (("small", 5), ("large", 8)) for s in range(3)
+            for r in write_run(tmp_path, rng, dom, d, s)]
+    pd.DataFrame(rows).to_csv(tmp_path / "all.csv", index=False)
+    out = tmp_path / "figures"
+    rc = cli_figures.main(["--metrics", str(tmp_path / "all.csv"), "--spec", str(REPO / "config" / "tables.yaml"),
+                           "--predictions", str(tmp_path / "pred"), "--data", str(tmp_path / "data"),
+                           "--out-dir", str(out)])
+    assert rc == 0
+    for name in ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps"):
+        for ext in ("pdf", "png"):
+            assert (out / f"{name}.{ext}").stat().st_size > 1000, name
+    curves = pd.read_csv(out / "calibration.csv")
+    assert set(curves["method"]) == {"avici"} and set(curves["setting"]) == {"obs", "int"}
+    assert curves["confidence"].between(0, 1).all() and curves["accuracy"].between(0, 1).all()
+    # pooled counts: every off-diagonal pair of 3 datasets of each size, per setting
+    per_setting = curves.groupby("setting")["count"].sum()
+    assert (per_setting == 3 * (5 * 4 + 8 * 7)).all()

@@ -1,0 +1,159 @@
+"""The Snakemake workflow without running jobs: dry runs, lint, profiles, config validation.
+
+Also holds the helpers the slower workflow tests import (scratch copy of the workflow, runner).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW_PATHS = ("Snakefile", "workflow", "config", "local", "slurm", "environment.yaml")
+FIXTURES = REPO / "tests" / "fixtures" / "workflow"
+
+
+def copy_workflow(dest: Path) -> Path:
+    """Copy what the workflow needs into ``dest`` so runs never touch the repo's results/."""
+    for name in WORKFLOW_PATHS:
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(src, dest / name)
+    shutil.copytree(FIXTURES, dest / "fixtures")
+    return dest
+
+
+def snakemake(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=timeout, env=env,
+    )
+
+
+def jobs_by_rule(stdout: str) -> dict[str, int]:
+    """The 'Job stats' table of a (dry) run: rule -> job count; empty when nothing is to be done."""
+    lines = stdout.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Job stats")]
+    counts: dict[str, int] = {}
+    if not starts:
+        return counts
+    for line in lines[starts[0] + 3:]:
+        parts = line.split()
+        if len(parts) != 2 or not parts[1].isdigit():
+            break
+        counts[parts[0]] = int(parts[1])
+    return counts
+
+
+@pytest.fixture()
+def wf(tmp_path: Path) -> Path:
+    return copy_workflow(tmp_path)
+
+
+def methods_in(wf: Path, ids: list[str]) -> dict:
+    from avici_core.baselines.registry import load_methods
+
+    registry = load_methods(wf / "config" / "methods.yaml")
+    return {m: registry[m] for m in ids}
+
+
+def test_dry_run_default_config_is_fast_and_complete(wf: Path):
+    start = time.perf_counter()
+    r = snakemake(wf, "-n", "--cores", "1")
+    elapsed = time.perf_counter() - start
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    for rule in ("simulate_dataset", "run_method", "score_prediction", "aggregate_metrics",
+                 "make_tables", "make_figures", "all"):
+        assert jobs.get(rule, 0) >= 1, jobs
+    assert jobs["simulate_dataset"] % 30 == 0  # 30 test datasets per domain
+    assert elapsed < 15, f"dry run took {elapsed:.1f} s"
+
+
+def test_dry_run_quick_config_job_counts(wf: Path):
+    r = snakemake(wf, "-n", "--cores", "2", "--configfile", "config/quick.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    methods = methods_in(wf, ["pc", "ges", "lingam", "avici-quick"])
+    n_runs = sum(len([s for s in ("obs", "int") if s in spec.settings]) for spec in methods.values())
+    assert jobs["simulate_dataset"] == 2 * 3
+    assert jobs["train_model"] == 1
+    assert jobs["run_method"] == 2 * 3 * n_runs
+    assert jobs["score_prediction"] == jobs["run_method"]
+    assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
+
+
+def test_lists_replace_under_configfile_overlay(wf: Path):
+    r = snakemake(wf, "-n", "--cores", "1", "--configfile", "fixtures/tiny.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    assert jobs["simulate_dataset"] == 2  # one domain x two seeds: the list replaced "all"
+    assert "train_model" not in jobs and "make_figures" not in jobs
+
+
+def test_lint_is_clean(wf: Path):
+    r = snakemake(wf, "--lint", "--configfile", "config/quick.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_slurm_profile_resources_in_dry_run(wf: Path):
+    r = snakemake(wf, "-n", "--profile", "slurm", "--configfile", "config/quick.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "slurm_partition=CHANGE_ME" in out and "slurm_account=CHANGE_ME" in out
+    train = out[out.index("rule train_model"):]
+    resources = re.search(r"resources: (.*)", train).group(1)
+    assert "gpu=0" in resources and "mem_mb=4000" in resources and "runtime=30" in resources
+
+
+def test_paper_model_requests_several_gpus_as_one_process(wf: Path):
+    r = snakemake(wf, "-n", "--profile", "slurm", "--configfile", "fixtures/tiny.yaml",
+                  "--config", "models=[linear]")
+    assert r.returncode == 0, r.stdout + r.stderr
+    train = r.stdout[r.stdout.index("rule train_model"):]
+    resources = re.search(r"resources: (.*)", train).group(1)
+    assert "gpu=8" in resources and "cpus_per_gpu=16" in resources and "tasks" not in resources
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--configfile", "fixtures/typo_config.yaml"), "n_seed"),
+        (("--configfile", "fixtures/unknown_domain.yaml"), "lin-gaus"),
+        (("--config", "settings=[obs,interventional]"), "interventional"),
+    ],
+)
+def test_config_errors_name_the_key_before_any_job(wf: Path, args, needle):
+    r = snakemake(wf, "--cores", "1", *args)
+    assert r.returncode != 0
+    assert needle in r.stdout + r.stderr
+    assert not (wf / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("registry", "old", "new", "needle"),
+    [
+        ("models.yaml", "    seed: 0\n", "    sed: 0\n", "sed"),
+        ("tables.yaml", "dispersion: sem", "dispersoin: sem", "dispersoin"),
+        ("models.yaml", "train_domains: [neurips-linear, neurips-rff]",
+         "train_domains: [neurips-linear, neurips-rf]", "neurips-rf"),
+    ],
+)
+def test_registry_typos_name_the_key(wf: Path, registry, old, new, needle):
+    path = wf / "config" / registry
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    r = snakemake(wf, "-n", "--cores", "1", "--configfile", "config/quick.yaml")
+    assert r.returncode != 0
+    assert needle in r.stdout + r.stderr

@@ -1,0 +1,201 @@
+# Workflow-side Python: validate the config and every registry before any job starts, resolve the
+# selection into ids, declare each path pattern once, and give rules their input functions,
+# parameters and resources. Rules stay thin; the library does the work.
+
+import json
+import re
+
+import yaml
+from snakemake.utils import validate
+
+from avici_core.baselines.registry import load_methods
+from avici_core.data import load_registry
+from avici_core.report.spec import load_tables_spec
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+REGISTRIES = config["registries"]
+
+
+def load_models(path):
+    """Model registry, validated (with defaults) against models.schema.yaml."""
+    with open(path) as f:
+        models = yaml.safe_load(f) or {}
+    validate(models, "../schemas/models.schema.yaml")
+    return models["models"]
+
+
+DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
+METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
+MODEL_REGISTRY = load_models(REGISTRIES["models"])
+validate(yaml.safe_load(open(REGISTRIES["tables"])), "../schemas/tables.schema.yaml")
+TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
+
+
+def select(kind, wanted, known, default_all):
+    """Resolve "all" or a list of ids; unknown ids fail here, naming the id and the known ones."""
+    if wanted == "all":
+        return sorted(default_all)
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise ValueError(
+            f"config key '{kind}': unknown id(s) {unknown}; known {kind}: {', '.join(sorted(known))}"
+        )
+    return list(wanted)
+
+
+def avici_model(method):
+    """The model id an AVICI method evaluates, or None for every other method."""
+    spec = METHOD_REGISTRY[method]
+    return spec.hparams.get("model") if spec.implementation == "avici" else None
+
+
+TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
+DOMAINS = select("domains", config["domains"], DOMAIN_REGISTRY, set(DOMAIN_REGISTRY) - TRAINING_DOMAINS)
+METHODS = select("methods", config["methods"], METHOD_REGISTRY, METHOD_REGISTRY)
+SETTINGS = list(config["settings"])
+SEEDS = list(range(config["first_seed"], config["first_seed"] + config["n_seeds"]))
+
+for _model, _spec in MODEL_REGISTRY.items():
+    _unknown = sorted(set(_spec["train_domains"]) - set(DOMAIN_REGISTRY))
+    if _unknown:
+        raise ValueError(
+            f"{REGISTRIES['models']}: model '{_model}' trains on unknown domain(s) {_unknown}"
+        )
+for _method in METHODS:
+    if avici_model(_method) is not None and avici_model(_method) not in MODEL_REGISTRY:
+        raise ValueError(
+            f"{REGISTRIES['methods']}: method '{_method}' uses model '{avici_model(_method)}', which "
+            f"is not in {REGISTRIES['models']} (known models: {', '.join(sorted(MODEL_REGISTRY))})"
+        )
+MODELS = sorted(
+    set(select("models", config["models"], MODEL_REGISTRY, MODEL_REGISTRY))
+    | {avici_model(m) for m in METHODS if avici_model(m) is not None}
+)
+
+
+def one_of(ids):
+    """A wildcard regex that matches exactly one of ``ids``."""
+    return "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
+
+
+wildcard_constraints:
+    domain=one_of(DOMAIN_REGISTRY),
+    method=one_of(METHOD_REGISTRY),
+    model=one_of(MODEL_REGISTRY),
+    setting="obs|int",
+    seed=r"\d+",
+
+
+# -- path patterns (ids only; hyper-parameters travel as params) --------------------------------
+DATASET = "results/data/{domain}/{seed}.npz"
+MODEL_DIR = "results/models/{model}"
+MODEL_DONE = "results/models/{model}/final.json"
+PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
+SCORE = "results/metrics/{domain}/{setting}/{method}/{seed}.csv"
+ALL_METRICS = "results/metrics/all.csv"
+TABLE = "results/tables/{table}.{ext}"
+FIGURE = "results/figures/{figure}.{ext}"
+TABLE_EXTS = ("md", "tex", "csv")
+FIGURE_NAMES = ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps")
+FIGURE_EXTS = ("pdf", "png")
+ENV = "../../environment.yaml"
+
+
+def runs():
+    """Every (domain, setting, method, seed) the selection asks for, in a stable order."""
+    return [
+        dict(domain=d, setting=s, method=m, seed=k)
+        for d in DOMAINS
+        for m in METHODS
+        for s in SETTINGS
+        if s in METHOD_REGISTRY[m].settings
+        for k in SEEDS
+    ]
+
+
+def score_files():
+    return [SCORE.format(**r) for r in runs()]
+
+
+def prediction_files():
+    return [PREDICTION.format(**r) for r in runs()]
+
+
+def dataset_files():
+    return sorted({DATASET.format(domain=r["domain"], seed=r["seed"]) for r in runs()})
+
+
+def table_files():
+    return [TABLE.format(table=t, ext=e) for t in TABLES_SPEC["tables"] for e in TABLE_EXTS]
+
+
+def figure_files():
+    if not config["figures"]:
+        return []
+    return [FIGURE.format(figure=f, ext=e) for f in FIGURE_NAMES for e in FIGURE_EXTS]
+
+
+def all_targets():
+    """What `rule all` asks for: tables, figures and every selected model."""
+    return table_files() + figure_files() + [MODEL_DONE.format(model=m) for m in MODELS]
+
+
+# -- per-rule inputs, params and resources --------------------------------------------------------
+def domain_entry(wildcards):
+    """The domain's registry entry as JSON, so editing one domain reruns only its datasets."""
+    spec = DOMAIN_REGISTRY[wildcards.domain]
+    return json.dumps(
+        {"n_vars": spec.n_vars, "n_obs": spec.n_obs, "n_int": spec.n_int, "tree": spec.tree},
+        sort_keys=True,
+    )
+
+
+def method_inputs(wildcards):
+    """The dataset, plus the trained model for AVICI methods (and only that model)."""
+    inputs = {"data": DATASET.format(domain=wildcards.domain, seed=wildcards.seed)}
+    model = avici_model(wildcards.method)
+    if model is not None:
+        inputs["model"] = MODEL_DONE.format(model=model)
+    return inputs
+
+
+def method_entry(wildcards):
+    """Implementation and hyper-parameters as JSON: a change reruns this method only."""
+    spec = METHOD_REGISTRY[wildcards.method]
+    return json.dumps({"implementation": spec.implementation, "hparams": spec.hparams}, sort_keys=True)
+
+
+def method_resource(name):
+    """A resource of the method (threads, mem_mb, runtime, gpu) from the method registry."""
+
+    def get(wildcards):
+        return int(getattr(METHOD_REGISTRY[wildcards.method].resources, name))
+
+    return get
+
+
+def model_entry(wildcards):
+    spec = MODEL_REGISTRY[wildcards.model]
+    return json.dumps(
+        {"train_domains": spec["train_domains"], "seed": spec["seed"], "hparams": spec["hparams"]},
+        sort_keys=True,
+    )
+
+
+def model_resource(name):
+    """A training resource from config/models.yaml; GPU-only keys are 0 on CPU models."""
+
+    def get(wildcards):
+        res = MODEL_REGISTRY[wildcards.model]["resources"]
+        if name == "cpus_per_gpu" and res["gpu"] == 0:
+            return 0
+        return res[name]
+
+    return get
+
+
+def model_threads(wildcards):
+    res = MODEL_REGISTRY[wildcards.model]["resources"]
+    return res["threads"] if res["gpu"] == 0 else res["gpu"] * res["cpus_per_gpu"]

@@ -1,0 +1,20 @@
+rule simulate_dataset:
+    output:
+        DATASET,
+    log:
+        "logs/simulate_dataset/{domain}/{seed}.log",
+    params:
+        stream=config["stream"],
+        registry=REGISTRIES["domains"],
+        domain=domain_entry,
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        ENV
+    benchmark:
+        "results/benchmarks/simulate_dataset/{domain}/{seed}.tsv"
+    shell:
+        "python -m avici_core generate --domain {wildcards.domain} --seed {wildcards.seed}"
+        " --stream {params.stream} --registry {params.registry} --out {output} > {log} 2>&1"

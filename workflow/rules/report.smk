@@ -1,0 +1,56 @@
+rule make_tables:
+    input:
+        metrics=ALL_METRICS,
+        spec=REGISTRIES["tables"],
+    output:
+        [
+            report(
+                path,
+                caption="../report/table.rst",
+                category="Tables",
+                labels={"table": path.split("/")[-1]},
+            )
+            for path in table_files()
+        ],
+    log:
+        "logs/make_tables/all.log",
+    params:
+        out_dir="results/tables",
+    conda:
+        ENV
+    benchmark:
+        "results/benchmarks/make_tables/all.tsv"
+    shell:
+        "python -m avici_core tables --metrics {input.metrics} --spec {input.spec}"
+        " --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule make_figures:
+    input:
+        metrics=ALL_METRICS,
+        spec=REGISTRIES["tables"],
+        predictions=prediction_files(),
+        data=dataset_files(),
+    output:
+        [
+            report(
+                FIGURE.format(figure=name, ext="png"),
+                caption=f"../report/{name}.rst",
+                category="Figures",
+                labels={"figure": name},
+            )
+            for name in FIGURE_NAMES
+        ],
+        [FIGURE.format(figure=name, ext="pdf") for name in FIGURE_NAMES],
+    log:
+        "logs/make_figures/all.log",
+    params:
+        out_dir="results/figures",
+    conda:
+        ENV
+    benchmark:
+        "results/benchmarks/make_figures/all.tsv"
+    shell:
+        "python -m avici_core figures --metrics {input.metrics} --spec {input.spec}"
+        " --predictions results/predictions --data results/data"
+        " --out-dir {params.out_dir} > {log} 2>&1"

@@ -1,0 +1,25 @@
+# Training writes checkpoints into the model folder as it goes and final.json last; a resubmitted
+# job (after a kill or a SLURM time limit) resumes from its newest checkpoint, because only the
+# final marker is a declared (and thus deleted-when-incomplete) output.
+rule train_model:
+    output:
+        protected(MODEL_DONE),
+    log:
+        "logs/train_model/{model}.log",
+    params:
+        registry=REGISTRIES["models"],
+        out=MODEL_DIR,
+        model=model_entry,
+    threads: model_threads
+    resources:
+        gpu=model_resource("gpu"),
+        cpus_per_gpu=model_resource("cpus_per_gpu"),
+        mem_mb=model_resource("mem_mb"),
+        runtime=model_resource("runtime"),
+    conda:
+        ENV
+    benchmark:
+        "results/benchmarks/train_model/{model}.tsv"
+    shell:
+        "python -m avici_core train --config {params.registry} --model {wildcards.model}"
+        " --out {params.out} > {log} 2>&1"
