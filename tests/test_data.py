@@ -349,3 +349,26 @@ def test_distributions_reject_bad_parameters():
         Uniform(2.0, 1.0)
     with pytest.raises(ValueError):
         Gaussian(-1.0)
+
+
+def test_real_data_domain_loads_through_the_registry():
+    ds = generate_dataset("sachs", 0)
+    assert ds.g.shape == (11, 11) and ds.g.sum() == 17
+    assert ds.meta["domain"] == "sachs" and ds.meta["family"] == "real"
+    x, mask = select_setting(ds, "obs")
+    assert x.shape[1] == 11 and mask.sum() == 0
+    with pytest.raises(ValueError, match="cannot be sampled"):
+        get_domain("sachs").sample_spec(np.random.default_rng(0))
+
+
+def test_gene_domain_gives_counts_with_knockouts():
+    ds = generate_dataset("gene-ecoli", 2)
+    assert ds.is_count_data and ds.x_obs.shape == (1000, 20)
+    assert np.all(ds.x_obs >= 0) and np.all(ds.x_obs == np.round(ds.x_obs))
+    assert np.array_equal(ds.mask_int.sum(axis=1), np.ones(500))
+
+
+def test_a_domain_cannot_be_both_synthetic_and_real(tmp_path):
+    path = write_registry(tmp_path, GOOD + "    loader: avici_core.data.sachs:load_sachs\n")
+    with pytest.raises(ValueError, match="domain 'ok'"):
+        load_registry(path)

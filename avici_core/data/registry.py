@@ -50,8 +50,8 @@ N_CHECKED = 64  # concrete variants of one class node instantiated at load time
 
 
 @functools.cache
-def resolve_class(name: str) -> type:
-    """A registered class name, ``package.module:Class`` or ``path/to/file.py:Class``."""
+def resolve_class(name: str) -> Any:
+    """A registered class name, ``package.module:Class`` or ``path/to/file.py:Class`` (or function)."""
     if name in _BUILTIN:
         return _BUILTIN[name]
     target = _LAZY.get(name, name)
@@ -143,12 +143,16 @@ class DomainSpec:
     n_vars: int
     n_obs: int
     n_int: int
-    tree: dict  # {graph, mechanism, interventions}
+    tree: dict  # {graph, mechanism, interventions}; empty for a real-data domain
     description: str = ""
+    loader: str | None = None  # real data: "module:function" returning a Dataset
+    loader_args: dict = dataclasses.field(default_factory=dict)
 
     @property
     def families(self) -> tuple[str, ...]:
         """Sorted graph class names; test sets cycle through them (balanced families)."""
+        if self.loader:
+            return ("real",)
         alts = self.tree["graph"] if isinstance(self.tree["graph"], list) else [self.tree["graph"]]
         return tuple(sorted({a["class"] for a in alts}))
 
@@ -158,6 +162,10 @@ class DomainSpec:
 
     def sample_spec(self, rng: np.random.Generator, family: str | None = None) -> dict:
         """A concrete spec; with ``family`` only graph alternatives of that class are eligible."""
+        if self.loader:
+            raise ValueError(
+                f"domain {self.id!r} is real data ({self.loader}); it cannot be sampled"
+            )
         tree = dict(self.tree)
         if family is not None:
             alts = tree["graph"] if isinstance(tree["graph"], list) else [tree["graph"]]
@@ -203,6 +211,21 @@ def _check_class_node(key: str, node: Mapping, n_vars: int) -> None:
 
 def parse_domain(domain_id: str, entry: Mapping, path: str = "<registry>") -> DomainSpec:
     """Validate one (schema-checked) entry deeply: classes exist, arguments fit, sizes are possible."""
+    if "loader" in entry:
+        try:
+            resolve_class(entry["loader"])
+        except (ValueError, ImportError) as err:
+            raise _fail(path, domain_id, "loader", str(err)) from None
+        return DomainSpec(
+            id=domain_id,
+            n_vars=int(entry.get("n_vars", 0)),
+            n_obs=0,
+            n_int=0,
+            tree={},
+            description=str(entry.get("description", "")),
+            loader=entry["loader"],
+            loader_args=dict(entry.get("loader_args", {})),
+        )
     n_vars = int(entry.get("n_vars", 20))
     tree = {
         "graph": entry["graph"],

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from avici_core.data.dataset import Dataset
-from avici_core.data.registry import DomainSpec, build, get_domain, n_targets
+from avici_core.data.registry import DomainSpec, build, get_domain, n_targets, resolve_class
 from avici_core.types import STREAMS
 
 FORMAT_VERSION = 1
@@ -83,6 +83,8 @@ def generate_dataset(
     Test and tuning sets balance graph families over seeds: seed j uses ``families[j mod F]``.
     """
     spec = get_domain(domain_id, registry_path)
+    if spec.loader:
+        return _load_real(spec, seed, stream)
     rng = dataset_rng(domain_id, seed, stream)
     family = spec.families[int(seed) % len(spec.families)] if stream != "train" else None
     draw = draw_dataset(
@@ -110,6 +112,17 @@ def generate_dataset(
         is_count_data=draw.is_count_data,
         meta=meta,
     )
+
+
+def _load_real(spec: DomainSpec, seed: int, stream: str) -> Dataset:
+    """A real dataset is the same for every seed; the seed only names the file (and seeds methods)."""
+    ds = resolve_class(spec.loader)(**spec.loader_args)
+    if not isinstance(ds, Dataset):
+        raise ValueError(
+            f"domain {spec.id!r}: loader {spec.loader} returned {type(ds).__name__}, not a Dataset"
+        )
+    meta = {**ds.meta, "domain": spec.id, "seed": int(seed), "stream": stream, "family": "real"}
+    return dataclasses.replace(ds, meta=meta)
 
 
 def simulate_data(
