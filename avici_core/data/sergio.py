@@ -179,18 +179,21 @@ def langevin_step(
     dt: float,
     noise_type: str,
 ) -> np.ndarray:
-    """One Euler–Maruyama step of the CLE for concentrations x [R, d], clipped at zero."""
+    """One Euler–Maruyama step of the CLE for concentrations x [R, d], clipped at zero.
+
+    "dpd" adds independent production and decay noise, q (sqrt(P) N₁ + sqrt(λx) N₂); a sum of
+    independent Gaussians is one Gaussian, so it is drawn as q sqrt(P + λx) N (same law, half the
+    draws). "spd" scales one draw by q (sqrt(P) + sqrt(λx)), "sp" by q sqrt(P).
+    """
     decay = kin.decay * x
-    amp_p = kin.noise * np.sqrt(rates)
-    amp_d = kin.noise * np.sqrt(decay)
-    if noise_type == "dpd":  # independent production and decay noise
-        z = rng.standard_normal((2, *x.shape))
-        noise = amp_p * z[0] + amp_d * z[1]
-    elif noise_type == "spd":  # one noise source scaled by both
-        noise = (amp_p + amp_d) * rng.standard_normal(x.shape)
-    else:  # "sp": production noise only
-        noise = amp_p * rng.standard_normal(x.shape)
-    return np.maximum(x + dt * (rates - decay) + math.sqrt(dt) * noise, 0.0)
+    if noise_type == "dpd":
+        scale = np.sqrt(rates + decay)
+    elif noise_type == "spd":
+        scale = np.sqrt(rates) + np.sqrt(decay)
+    else:
+        scale = np.sqrt(rates)
+    noise = (kin.noise * math.sqrt(dt)) * scale * rng.standard_normal(x.shape)
+    return np.maximum(x + dt * (rates - decay) + noise, 0.0)
 
 
 def simulate_cells(
@@ -331,12 +334,8 @@ class GRNSergio:
                 f"{sorted(TECH_NOISE_PRESETS)}"
             )
         self.b, self.k_param, self.k_sign_p = b, k_param, k_sign_p
-        self.hill, self.decays, self.noise_params, self.cell_types = (
-            hill,
-            decays,
-            noise_params,
-            cell_types,
-        )
+        self.hill, self.decays, self.noise_params = hill, decays, noise_params
+        self.cell_types = cell_types
         self.noise_type = noise_type
         self.sampling_state = int(sampling_state)
         self.dt = float(dt)
