@@ -14,8 +14,13 @@ Python, about 3.4 s per dataset; here every trajectory of every condition steps 
   * Half-responses use the mean of the expected (deterministic) steady state, computed level by
     level, rather than the mean of simulated cells; this is the state SERGIO itself starts from.
     The half-responses of the wild type are kept for knockouts: they are promoter parameters.
-  * All genes of a trajectory step jointly, so a cell is one simultaneous snapshot; the burn-in is
-    SERGIO's ``10 · level`` offset for the deepest level. Cells are distinct time points.
+  * All genes of a trajectory step jointly, so a cell is one simultaneous snapshot (SERGIO reads
+    each gene at the same index from the end of its own run, whose length grows by 10 steps per
+    level, so a regulator and its target are read 10 steps apart). Every trajectory gets the
+    longest of those offsets, ``10 · n_levels`` steps, as burn-in. Cells are distinct time points
+    (SERGIO draws the indices with replacement).
+  * "dpd" noise q (sqrt(P) N₁ + sqrt(λx) N₂) is drawn as the Gaussian of the same law,
+    q sqrt(P + λx) N.
   * Technical noise is applied once to wild-type and knockout cells together (the same outlier
     genes and one dropout percentile for the whole dataset).
 
