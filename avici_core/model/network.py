@@ -25,9 +25,6 @@ import jax.numpy as jnp
 
 AttentionAxes = Literal["both", "n", "d"]
 
-# Above this many float32 entries of one plain row-attention logits tensor, use the blockwise path.
-DEFAULT_PLAIN_MAX_LOGITS = 2**28  # 1 GiB
-
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
@@ -45,9 +42,8 @@ class ModelConfig:
       attention_axes: ``both`` alternates variables/rows; ``n`` or ``d`` attend over one axis
         only (ablations).
       relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
-      row_block: block size of the memory-efficient row attention.
-      plain_max_logits: largest plain row-attention logits tensor (entries) before switching to
-        the blockwise path.
+      row_block: with more rows than this, row attention streams blocks of about this many
+        rows (exact; linear memory in n, and faster on CPU because blocks stay in cache).
     """
 
     dim: int = 128
@@ -62,8 +58,7 @@ class ModelConfig:
     mask_diag: bool = True
     attention_axes: AttentionAxes = "both"
     relational_head: bool = False
-    row_block: int = 512
-    plain_max_logits: int = DEFAULT_PLAIN_MAX_LOGITS
+    row_block: int = 256
 
     def __post_init__(self) -> None:
         for name in ("dim", "layers", "num_heads", "key_size", "widening", "row_block"):
@@ -113,12 +108,9 @@ def standardize(x: jax.Array, is_count_data: jax.Array | bool = False) -> jax.Ar
     return jnp.stack([standardized, x[..., 1]], axis=-1)
 
 
-def use_blockwise(n_rows: int, n_vars: int, batch: int, config: ModelConfig) -> bool:
-    """Whether row attention should stream key blocks (exact; only memory and speed differ)."""
-    if config.attention_axes == "d":
-        return False
-    logits = batch * n_vars * config.num_heads * n_rows * n_rows
-    return logits > config.plain_max_logits and n_rows > config.row_block
+def use_blockwise(n_rows: int, config: ModelConfig) -> bool:
+    """Whether row attention streams key blocks (exact; only memory and speed differ)."""
+    return config.attention_axes != "d" and n_rows > config.row_block
 
 
 def _layer_norm() -> hk.LayerNorm:
@@ -129,15 +121,16 @@ def _kaiming_uniform() -> hk.initializers.Initializer:
     return hk.initializers.VarianceScaling(2.0, "fan_in", "uniform")
 
 
-def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, block: int) -> jax.Array:
+def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, target_block: int) -> jax.Array:
     """Exact attention over axis -2 of ``q, k, v [..., n, K]`` in O(n * block) memory.
 
     Query blocks run under ``lax.map``; each scans key blocks keeping a running max, normaliser
-    and weighted sum (online softmax). Rows are zero-padded to a multiple of ``block`` and padded
-    keys get a -inf logit, so results equal the plain softmax.
+    and weighted sum (online softmax). Blocks are sized so padding stays below one row per block;
+    padded keys get a -inf logit, so results equal the plain softmax.
     """
     n = q.shape[-2]
-    n_blocks = -(-n // block)
+    n_blocks = -(-n // target_block)
+    block = -(-n // n_blocks)
     pad = n_blocks * block - n
     widths = [(0, 0)] * (q.ndim - 2) + [(0, pad), (0, 0)]
     q, k, v = (jnp.pad(a, widths) for a in (q, k, v))
@@ -217,7 +210,7 @@ class MultiHeadAttention(hk.Module):
             out = jnp.einsum("...chij,...jchk->...ichk", jax.nn.softmax(logits, axis=-1), v)
         else:
             to_rows_last = lambda a: jnp.moveaxis(a, -4, -2)  # [..., n, d, H, K] -> [..., d, H, n, K]
-            out = _online_softmax_rows(*map(to_rows_last, (q, k, v)), block=self.row_block)
+            out = _online_softmax_rows(*map(to_rows_last, (q, k, v)), target_block=self.row_block)
             out = jnp.moveaxis(out, -2, -4)
         out = out.reshape(*out.shape[:-2], self.num_heads * self.key_size)  # [..., n, d, H*K]
         return hk.Linear(self.model_size, w_init=self.w_init, name="linear")(out)
@@ -280,8 +273,7 @@ class BaseModel(hk.Module):
 
     def __call__(self, x: jax.Array, *, is_training: bool) -> jax.Array:
         n, d = x.shape[-3], x.shape[-2]
-        batch = math.prod(x.shape[:-3])
-        blockwise = use_blockwise(n, d, batch, self.config)
+        blockwise = use_blockwise(n, self.config)
         z = hk.Linear(self.config.dim)(x)  # [..., n, d, D]
         for over in _block_axes(self.config):
             z = _block(z, self.config, over=over, is_training=is_training, blockwise=blockwise)

@@ -1,0 +1,217 @@
+"""Network, loss and inference API of the AVICI model (small shapes; CPU)."""
+
+from __future__ import annotations
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from avici_core.model import AviciModel, ModelConfig, load_model
+from avici_core.model.api import check_model_input
+from avici_core.model.loss import (
+    DualConfig,
+    edge_bce,
+    init_dual,
+    spectral_radius,
+    total_loss,
+    update_dual,
+)
+from avici_core.model.network import count_params, make_network, standardize
+
+TINY = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
+
+
+def _data(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(*shape, 2)).astype(np.float32)
+    x[..., 1] = rng.random(shape) < 0.2
+    return x
+
+
+def _init(config: ModelConfig, x: np.ndarray) -> hk.Params:
+    return make_network(config).init(jax.random.key(0), x, False, False)
+
+
+def _logits(config: ModelConfig, params: hk.Params, x: np.ndarray) -> np.ndarray:
+    return np.asarray(make_network(config).apply(params, None, x, False, False))
+
+
+def test_default_size_and_official_parameter_names():
+    shapes = jax.eval_shape(lambda: _init(ModelConfig(), np.zeros((1, 4, 3, 2), np.float32)))
+    assert count_params(shapes) == 4_269_442
+    assert shapes["BaseModel/linear"]["w"].shape == (2, 128)
+    assert shapes["BaseModel/multi_head_attention_15/query"]["w"].shape == (128, 256)
+    assert "BaseModel/layer_norm_66" in shapes and "BaseModel/linear_34" in shapes
+    assert shapes["BaseModel"]["learned_temp"].shape == (1, 1, 1)
+
+
+def test_parameter_tree_equals_stock_haiku_attention():
+    """Our fused attention must lay out parameters exactly as hk.MultiHeadAttention does."""
+
+    def stock(x):
+        with hk.experimental.name_scope("BaseModel"):
+            z = hk.Linear(16)(x)
+            q, k, v = (hk.LayerNorm(-1, True, True)(z) for _ in range(3))
+            mha = hk.MultiHeadAttention(2, 4, w_init=hk.initializers.VarianceScaling(2.0), model_size=16)
+            return mha(q, k, v)
+
+    ref = jax.eval_shape(lambda: hk.transform(stock).init(jax.random.key(0), jnp.zeros((3, 4, 2))))
+    ours = jax.eval_shape(lambda: _init(TINY, np.zeros((1, 3, 4, 2), np.float32)))
+    for module, leaves in ref.items():
+        assert {k: v.shape for k, v in ours[module].items()} == {k: v.shape for k, v in leaves.items()}
+
+
+@pytest.mark.parametrize("d", [2, 5, 30])
+def test_shapes_and_masked_diagonal(d):
+    x = _data(d, (2, 12, d))
+    logits = _logits(TINY, _init(TINY, x), x)
+    assert logits.shape == (2, d, d)
+    assert np.all(np.isneginf(np.diagonal(logits, axis1=-2, axis2=-1)))
+    off = logits[:, ~np.eye(d, dtype=bool)]
+    assert np.all(np.isfinite(off))
+    assert np.all(np.abs(off + 3.0) <= np.exp(2.0) + 1e-4)  # cosine head at init: |logit - b| <= e^tau
+
+
+def test_unmasked_diagonal_is_finite():
+    config = ModelConfig(**{**TINY.to_dict(), "mask_diag": False})
+    x = _data(0, (1, 10, 4))
+    assert np.all(np.isfinite(_logits(config, _init(config, x), x)))
+
+
+def test_equivariant_in_variables_and_invariant_in_rows():
+    x = _data(1, (1, 20, 6))
+    params = _init(TINY, x)
+    base = _logits(TINY, params, x)
+    rng = np.random.default_rng(0)
+    rows, cols = rng.permutation(20), rng.permutation(6)
+    np.testing.assert_allclose(_logits(TINY, params, x[:, rows]), base, atol=1e-5)
+    permuted = _logits(TINY, params, x[:, :, cols])
+    np.testing.assert_allclose(permuted, base[:, cols][:, :, cols], atol=1e-5)
+
+
+@pytest.mark.parametrize("n", [37, 64])
+def test_blockwise_row_attention_equals_plain(n):
+    x = _data(2, (2, n, 5))
+    params = _init(TINY, x)
+    blockwise = ModelConfig(**{**TINY.to_dict(), "row_block": 16})  # 3 or 4 blocks, with padding
+    a, b = _logits(TINY, params, x), _logits(blockwise, params, x)
+    off = ~np.eye(5, dtype=bool)
+    np.testing.assert_allclose(b[:, off], a[:, off], atol=1e-5)
+
+
+def test_blockwise_gradients_match_plain():
+    x = _data(3, (1, 24, 4))
+    params = _init(TINY, x)
+    blockwise = ModelConfig(**{**TINY.to_dict(), "row_block": 8})
+
+    def grad(config):
+        net = make_network(config)
+        f = lambda p: jnp.sum(jnp.where(jnp.eye(4, dtype=bool), 0.0, net.apply(p, None, x, False, False)))
+        return jax.grad(f)(params)
+
+    for a, b in zip(jax.tree_util.tree_leaves(grad(TINY)), jax.tree_util.tree_leaves(grad(blockwise))):
+        np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("axes", ["n", "d"])
+def test_ablation_axes_and_relational_head(axes):
+    config = ModelConfig(**{**TINY.to_dict(), "attention_axes": axes, "relational_head": True})
+    x = _data(4, (1, 9, 3))
+    logits = _logits(config, _init(config, x), x)
+    assert logits.shape == (1, 3, 3) and np.isfinite(logits[0, 0, 1])
+
+
+def test_standardize_real_and_count_paths():
+    rng = np.random.default_rng(5)
+    x = np.stack([rng.normal(3.0, 2.0, size=(50, 4)), np.zeros((50, 4))], -1)
+    x[:, 2, 0] = 7.0  # constant column: std 0 -> 1, values become 0
+    z = np.asarray(standardize(jnp.asarray(x), False))
+    np.testing.assert_allclose(z[..., 0].mean(0), 0.0, atol=1e-5)
+    np.testing.assert_allclose(z[:, [0, 1, 3], 0].std(0), 1.0, atol=1e-5)
+    assert np.all(z[:, 2, 0] == 0.0)
+
+    counts = rng.poisson(3.0, size=(40, 5)).astype(float)
+    xc = np.stack([counts, np.zeros_like(counts)], -1)
+    zc = np.asarray(standardize(jnp.asarray(xc), True))[..., 0]
+    positive = counts > 0
+    assert np.all(zc[~positive] == 0.0) and np.all(zc[positive] >= 0.0)
+    cpm = np.log2(counts[positive] / (counts.sum(1, keepdims=True) * 1e-6).repeat(5, 1)[positive])
+    np.testing.assert_allclose(zc[positive], (cpm - cpm.min()) / cpm.std(), rtol=1e-5)
+
+
+def test_bce_ignores_masked_diagonal_and_has_finite_gradient():
+    logits = jnp.array([[[-jnp.inf, 2.0], [-1.0, -jnp.inf]]])
+    g = jnp.array([[[0, 1], [0, 0]]])
+    expected = -(np.log(1 / (1 + np.exp(-2.0))) + np.log(1 - 1 / (1 + np.exp(1.0)))) / 2
+    np.testing.assert_allclose(edge_bce(logits, g, mask_diag=True), expected, rtol=1e-6)
+    grads = jax.grad(lambda l: edge_bce(l, g, mask_diag=True))(logits)
+    assert np.all(np.isfinite(grads))
+
+
+def test_spectral_radius_zero_on_dag_and_positive_with_cycle():
+    key = jax.random.key(0)
+    d = 5
+    upper = np.triu(np.ones((d, d)), 1) > 0
+    dag = np.where(upper, 4.0, -np.inf)  # probabilities ~0.98 on a DAG, exactly 0 elsewhere
+    assert float(spectral_radius(key, jnp.asarray(dag[None]))[0]) == 0.0
+    for cyclic in (np.where(upper, 4.0, -5.0), np.where(upper, 4.0, -np.inf)):
+        cyclic[4, 0] = 4.0  # closes the cycle 0 -> ... -> 4 -> 0
+        p = np.where(np.eye(d) > 0, 0.0, 1 / (1 + np.exp(-cyclic)))
+        rho = float(spectral_radius(key, jnp.asarray(cyclic[None]))[0])
+        assert rho > 0.5
+        np.testing.assert_allclose(rho, np.max(np.abs(np.linalg.eigvals(p))), rtol=1e-3)
+
+
+def test_penalty_gradient_and_dual_schedule():
+    key = jax.random.key(1)
+    logits = jnp.asarray(np.random.default_rng(0).normal(size=(3, 4, 4)), jnp.float32)
+    g = jnp.zeros((3, 4, 4))
+    (loss, aux) = total_loss(key, logits, g, jnp.asarray(2.0), mask_diag=True, acyclicity="dual")
+    np.testing.assert_allclose(loss, aux["bce"] + 2.0 * aux["penalty"], rtol=1e-6)
+    none, _ = total_loss(key, logits, g, jnp.asarray(2.0), mask_diag=True, acyclicity="none")
+    np.testing.assert_allclose(none, aux["bce"], rtol=1e-6)
+
+    dual = DualConfig(inner_step=2, burnin=4)
+    state = init_dual()
+    lams = []
+    for step in range(7):
+        state = update_dual(state, jnp.asarray(1.0), jnp.asarray(step), dual)
+        lams.append(float(state.lam))
+    # updates at steps 2, 4, 6 with step size min(1e-4, 1e-4 * t / 4) times the EMA (= 1.0)
+    np.testing.assert_allclose(lams, [0, 0, 5e-5, 5e-5, 1.5e-4, 1.5e-4, 2.5e-4], atol=1e-9)
+
+
+def test_api_shapes_threshold_and_caching():
+    x = _data(6, (2, 30, 4))[..., 0]
+    model = AviciModel(_init(TINY, _data(0, (1, 5, 4))), TINY)
+    probs = model(x[0])
+    assert probs.shape == (4, 4) and np.all(np.diag(probs) == 0) and model.last_compile_s > 0
+    batch = model(x, interv=np.zeros_like(x))
+    assert batch.shape == (2, 4, 4) and model.last_compile_s > 0
+    np.testing.assert_allclose(batch[0], probs, atol=1e-6)
+    assert model(x[0]).shape == (4, 4) and model.last_compile_s == 0.0
+    graph = model(x[0], return_probs=False)
+    assert graph.dtype == np.int8 and np.array_equal(graph, (probs > 0.5).astype(np.int8))
+
+
+@pytest.mark.parametrize(
+    ("x", "interv", "message"),
+    [
+        (np.zeros(5), None, "must be"),
+        (np.zeros((2, 2, 3, 4)), None, "must be"),
+        (np.ones((10, 1)), None, "at least 2"),
+        (np.full((10, 3), np.nan), None, "NaN"),
+        (np.ones((10, 3)), np.ones((10, 2)), "interv has shape"),
+        (np.ones((10, 3)), np.full((10, 3), 2), "only 0 and 1"),
+    ],
+)
+def test_bad_input_is_refused_before_compiling(x, interv, message):
+    with pytest.raises(ValueError, match=message):
+        check_model_input(x, interv)
+
+
+def test_load_model_unknown_name():
+    with pytest.raises(ValueError, match="no model at"):
+        load_model("avici-small-v1-does-not-exist")
