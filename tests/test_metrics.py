@@ -1,0 +1,193 @@
+"""Metrics against hand-computed cases, scikit-learn and gadjid, and the semi-oracle orientation."""
+
+from __future__ import annotations
+
+import gadjid
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score
+
+from avici_core.baselines.prediction import Prediction, failed_prediction
+from avici_core.metrics import (
+    ancestor_aid,
+    brier,
+    ece,
+    is_cyclic,
+    orient_cpdag_oracle,
+    precision_recall_f1,
+    ranking_metrics,
+    score_prediction,
+    shd,
+    sid,
+)
+
+CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], np.int8)  # 0 -> 1 -> 2
+
+
+def random_dag(seed: int, d: int, p: float = 0.4) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    a = np.triu(rng.random((d, d)) < p, k=1).astype(np.int8)
+    perm = rng.permutation(d)
+    return a[np.ix_(perm, perm)]
+
+
+# -- SHD ---------------------------------------------------------------------------------------
+def test_shd_hand_cases():
+    assert shd(CHAIN, CHAIN) == 0
+    assert shd(CHAIN, CHAIN.T) == 2  # two reversals, one each
+    reversed_one = CHAIN.copy()
+    reversed_one[0, 1], reversed_one[1, 0] = 0, 1
+    assert shd(CHAIN, reversed_one) == 1
+    assert shd(CHAIN, np.zeros_like(CHAIN)) == 2  # two missing
+    extra = CHAIN.copy()
+    extra[0, 2] = 1
+    assert shd(CHAIN, extra) == 1
+    both = CHAIN.copy()
+    both[1, 0] = 1  # 0 - 1 in both directions against the true 0 -> 1
+    assert shd(CHAIN, both) == 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 9))
+def test_shd_matches_gadjid_on_dags(seed, d):
+    t, g = random_dag(seed, d), random_dag(seed + 1, d)
+    assert shd(t, g) == gadjid.shd(t, g)[1]
+
+
+# -- precision / recall / F1 -------------------------------------------------------------------
+def test_f1_edge_cases():
+    z = np.zeros((3, 3), np.int8)
+    assert precision_recall_f1(z, z) == (1.0, 1.0, 1.0)
+    assert precision_recall_f1(z, CHAIN) == (0.0, 0.0, 0.0)
+    assert precision_recall_f1(CHAIN, z) == (0.0, 0.0, 0.0)
+    p, r, f = precision_recall_f1(CHAIN, np.array([[0, 1, 1], [0, 0, 0], [0, 0, 0]]))
+    assert (p, r) == (0.5, 0.5) and f == pytest.approx(0.5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 9))
+def test_f1_matches_counts(seed, d):
+    t, g = random_dag(seed, d), random_dag(seed + 7, d)
+    tp = int((t & g).sum())
+    p, r, f = precision_recall_f1(t, g)
+    if t.any() and g.any():
+        assert p == pytest.approx(tp / g.sum()) and r == pytest.approx(tp / t.sum())
+        assert f == pytest.approx(0.0 if tp == 0 else 2 * p * r / (p + r))
+
+
+# -- ranking metrics, ECE, Brier ---------------------------------------------------------------
+def test_ranking_edge_cases():
+    z = np.zeros((3, 3))
+    assert ranking_metrics(z, z) == {"auroc": 1.0, "auprc": 1.0, "ap": 1.0}
+    assert ranking_metrics(CHAIN, z) == {"auroc": 0.5, "auprc": 0.0, "ap": 0.0}
+    assert ranking_metrics(z, np.full((3, 3), 0.3)) == {"auroc": 0.5, "auprc": 0.0, "ap": 0.0}
+    perfect = ranking_metrics(CHAIN, CHAIN * 0.9)
+    assert perfect["auroc"] == pytest.approx(1.0) and perfect["ap"] == pytest.approx(1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(3, 8))
+def test_ranking_matches_sklearn(seed, d):
+    t = random_dag(seed, d)
+    if not t.any():
+        return
+    p = np.random.default_rng(seed).random((d, d))
+    got = ranking_metrics(t, p)
+    y, s = t.ravel(), p.ravel()  # full d x d including the diagonal, as in the paper
+    precision, recall, _ = precision_recall_curve(y, s)
+    assert got["auroc"] == pytest.approx(roc_auc_score(y, s))
+    assert got["auprc"] == pytest.approx(auc(recall, precision))
+    assert got["ap"] == pytest.approx(average_precision_score(y, s))
+
+
+def test_ece_and_brier_hand_cases():
+    t = CHAIN  # 2 edges among 9 entries
+    p = np.where(t == 1, 1.0, 0.0)
+    assert ece(t, p) == 0.0 and brier(t, p) == 0.0  # p = 1 falls in the last bin of [0, 1+1e-8]
+    q = np.full((3, 3), 0.25)  # one bin: accuracy 2/9, confidence 0.25
+    assert ece(t, q) == pytest.approx(abs(2 / 9 - 0.25))
+    assert brier(t, q) == pytest.approx((2 * 0.75**2 + 7 * 0.25**2) / 9)
+    r = np.where(t == 1, 0.95, 0.05)  # two bins: |1 - .95| * 2/9 + |0 - .05| * 7/9
+    assert ece(t, r) == pytest.approx(0.05)
+
+
+# -- cyclicity, SID, AID -----------------------------------------------------------------------
+def test_cyclic():
+    assert not is_cyclic(CHAIN)
+    cyc = CHAIN.copy()
+    cyc[2, 0] = 1
+    assert is_cyclic(cyc)
+    two = np.array([[0, 1], [1, 0]])
+    assert is_cyclic(two)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 10_000), st.integers(2, 8))
+def test_sid_and_aid_match_gadjid(seed, d):
+    t, g = random_dag(seed, d), random_dag(seed + 3, d)
+    assert sid(t, g) == gadjid.sid(t, g, edge_direction="from row to column")[1]
+    assert ancestor_aid(t, g) == gadjid.ancestor_aid(t, g, edge_direction="from row to column")[1]
+    assert sid(t, t) == 0
+
+
+def test_sid_hand_case_and_cyclic_nan():
+    assert sid(CHAIN, np.zeros_like(CHAIN)) == 3  # pairs (0,1), (0,2), (1,2) wrongly "no effect"
+    cyc = CHAIN.copy()
+    cyc[2, 0] = 1
+    assert np.isnan(sid(CHAIN, cyc)) and np.isnan(ancestor_aid(CHAIN, cyc))
+
+
+# -- semi-oracle orientation -------------------------------------------------------------------
+def test_semi_oracle_orients_true_adjacencies_like_the_truth():
+    truth = CHAIN
+    cpdag = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.int8)  # 0 - 1 - 2
+    out = orient_cpdag_oracle(np.random.default_rng(0), cpdag, truth)
+    np.testing.assert_array_equal(out, truth)
+
+
+def test_semi_oracle_coin_for_false_adjacencies_and_directed_kept():
+    truth = np.zeros((3, 3), np.int8)
+    cpdag = np.array([[0, 1, 1], [1, 0, 0], [0, 0, 0]], np.int8)  # 0 - 1 undirected, 0 -> 2
+    outs = [orient_cpdag_oracle(np.random.default_rng(s), cpdag, truth) for s in range(40)]
+    for o in outs:
+        assert o[0, 2] == 1 and o[2, 0] == 0  # directed edge kept
+        assert o[0, 1] + o[1, 0] == 1  # exactly one direction: a false adjacency counts once
+    forward = sum(int(o[0, 1]) for o in outs)
+    assert 0 < forward < 40  # both directions occur
+    again = orient_cpdag_oracle(np.random.default_rng(3), cpdag, truth)
+    np.testing.assert_array_equal(again, outs[3])  # seeded
+
+
+# -- scoring one prediction --------------------------------------------------------------------
+def prediction(graph, kind, scores=None, has_probs=False):
+    g = np.asarray(graph, np.int8)
+    s = g.astype(float) if scores is None else scores
+    return Prediction(scores=s, graph=g, kind=kind, has_probs=has_probs, status="ok", walltime_s=1.5)
+
+
+def test_score_cpdag_through_semi_oracle():
+    cpdag = np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]], np.int8)
+    out = score_prediction(np.random.default_rng(0), prediction(cpdag, "cpdag"), CHAIN)
+    assert out["shd"] == (0.0, "ok") and out["sid"] == (0.0, "ok") and out["f1"] == (1.0, "ok")
+    assert out["ece"] == (pytest.approx(np.nan, nan_ok=True), "n/a")
+    assert out["walltime_s"] == (1.5, "ok")
+
+
+def test_score_probabilities_has_calibration():
+    p = np.where(CHAIN == 1, 0.9, 0.1)
+    out = score_prediction(np.random.default_rng(0), prediction(p > 0.5, "probs", p, True), CHAIN)
+    assert out["ece"][0] == pytest.approx(0.1) and out["brier"][0] == pytest.approx(0.01)
+    assert out["auroc"][0] == pytest.approx(1.0)
+
+
+def test_failed_prediction_gives_nan_rows_with_status():
+    pred = failed_prediction(3, "timeout", "timeout: no result after 1 s", 1.0, {})
+    out = score_prediction(np.random.default_rng(0), pred, CHAIN)
+    assert all(np.isnan(v) and s == "timeout" for v, s in out.values())
+
+
+def test_score_shape_mismatch_is_value_error():
+    with pytest.raises(ValueError, match="true graph"):
+        score_prediction(np.random.default_rng(0), prediction(np.zeros((2, 2)), "dag"), CHAIN)
