@@ -20,6 +20,14 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+wildcard_constraints:
+    domain=one_of(DOMAIN_REGISTRY),
+    method=one_of(METHOD_REGISTRY),
+    model=one_of(MODEL_REGISTRY),
+    setting="obs|int",
+    seed=r"\d+",
+
+
 localrules:
     all,
     aggregate_metrics,

@@ -3,7 +3,9 @@
 # parameters and resources. Rules stay thin; the library does the work.
 
 import json
+import os
 import re
+from pathlib import Path
 
 import yaml
 from snakemake.utils import validate
@@ -80,14 +82,6 @@ def one_of(ids):
     return "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
 
 
-wildcard_constraints:
-    domain=one_of(DOMAIN_REGISTRY),
-    method=one_of(METHOD_REGISTRY),
-    model=one_of(MODEL_REGISTRY),
-    setting="obs|int",
-    seed=r"\d+",
-
-
 # -- path patterns (ids only; hyper-parameters travel as params) --------------------------------
 DATASET = "results/data/{domain}/{seed}.npz"
 MODEL_DIR = "results/models/{model}"
@@ -138,7 +132,7 @@ def figure_files():
 
 
 def all_targets():
-    """What `rule all` asks for: tables, figures and every selected model."""
+    """The default target's inputs: tables, figures and every selected model."""
     return table_files() + figure_files() + [MODEL_DONE.format(model=m) for m in MODELS]
 
 
@@ -199,3 +193,17 @@ def model_resource(name):
 def model_threads(wildcards):
     res = MODEL_REGISTRY[wildcards.model]["resources"]
     return res["threads"] if res["gpu"] == 0 else res["gpu"] * res["cpus_per_gpu"]
+
+
+def input_root(key, depth):
+    """Root folder of the files in input ``key``: the first file's ancestor ``depth`` levels up."""
+
+    def get(wildcards, input):
+        return str(Path(input[key][0]).parents[depth - 1])
+
+    return get
+
+
+def output_dir(wildcards, output):
+    """Folder of the rule's first output (tables and figures are written per folder)."""
+    return os.path.dirname(output[0])

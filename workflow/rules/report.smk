@@ -15,7 +15,7 @@ rule make_tables:
     log:
         "logs/make_tables/all.log",
     params:
-        out_dir="results/tables",
+        out_dir=output_dir,
     conda:
         ENV
     benchmark:
@@ -45,12 +45,14 @@ rule make_figures:
     log:
         "logs/make_figures/all.log",
     params:
-        out_dir="results/figures",
+        out_dir=output_dir,
+        predictions=input_root("predictions", 4),
+        data=input_root("data", 2),
     conda:
         ENV
     benchmark:
         "results/benchmarks/make_figures/all.tsv"
     shell:
         "python -m avici_core figures --metrics {input.metrics} --spec {input.spec}"
-        " --predictions results/predictions --data results/data"
+        " --predictions {params.predictions} --data {params.data}"
         " --out-dir {params.out_dir} > {log} 2>&1"
