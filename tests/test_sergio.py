@@ -16,6 +16,7 @@ from avici_core.data.sergio import (
     gene_levels,
     hill,
     simulate_cells,
+    simulate_wild_type,
     technical_noise,
 )
 from avici_core.data.simulate import draw_dataset
@@ -98,25 +99,34 @@ def test_knockout_of_an_activator_lowers_its_target():
 def test_noise_free_dynamics_stay_at_the_expected_steady_state():
     mech = _mechanism(noise_params=0.0, **NO_TECH_NOISE)
     kin = mech.draw_kinetics(np.random.default_rng(0), CHAIN)
+    run = {"sampling_state": 3, "dt": 0.01, "noise_type": "dpd"}
+    wild, half = simulate_wild_type(np.random.default_rng(1), kin, n_cells=5, **run)  # [T, 5, 4]
     knockout = np.zeros((2, 4), bool)
     knockout[1, 1] = True
-    x_ss, half = expected_steady_state(kin, knockout)  # [2, T, 4]
-    assert np.allclose(half, x_ss[0].mean(axis=0))
+    x_ss = expected_steady_state(kin, knockout, half)  # [2, T, 4]
+    np.testing.assert_allclose(half, x_ss[0].mean(axis=0), rtol=1e-9)
+    np.testing.assert_allclose(wild, np.repeat(x_ss[0][:, None], 5, axis=1), rtol=1e-9)
     n_types = kin.basal.shape[0]
     cells = simulate_cells(
-        np.random.default_rng(1),
+        np.random.default_rng(2),
         x_ss.reshape(-1, 4),
         np.tile(kin.basal, (2, 1)),
         np.repeat(knockout, n_types, axis=0),
         kin,
         half,
         n_cells=5,
-        sampling_state=3,
-        dt=0.01,
-        noise_type="dpd",
+        **run,
     )  # [2T, 5, 4]
     np.testing.assert_allclose(cells, np.repeat(x_ss.reshape(-1, 1, 4), 5, axis=1), rtol=1e-9)
     assert np.all(x_ss[1][:, 1] == 0)
+
+
+def test_half_response_is_the_simulated_wild_type_mean():
+    kin = _mechanism(noise_params=1.5).draw_kinetics(np.random.default_rng(0), CHAIN)
+    run = {"sampling_state": 15, "dt": 0.01, "noise_type": "dpd"}
+    wild, half = simulate_wild_type(np.random.default_rng(1), kin, n_cells=300, **run)
+    # the cells are a subset of the recorded steps the half-responses average over
+    np.testing.assert_allclose(wild.mean(axis=(0, 1)), half, rtol=0.1)
 
 
 @pytest.mark.parametrize("noise_type", ["dpd", "spd", "sp"])

@@ -9,22 +9,23 @@ of regulator u over cell types, computed level by level from the roots. A knocke
 production and starts at zero, so it stays exactly zero. Technical noise (outlier genes, library
 size, dropout, Poisson UMI counts) follows SERGIO's presets for four sequencing platforms.
 
-Differences from the original code, all for speed (SERGIO loops over genes and cell types in
-Python, about 3.4 s per dataset; here every trajectory of every condition steps at once):
-  * Half-responses use the mean of the expected (deterministic) steady state, computed level by
-    level, rather than the mean of simulated cells; this is the state SERGIO itself starts from.
-    The half-responses of the wild type are kept for knockouts: they are promoter parameters.
-  * All genes of a trajectory step jointly, so a cell is one simultaneous snapshot (SERGIO reads
-    each gene at the same index from the end of its own run, whose length grows by 10 steps per
-    level, so a regulator and its target are read 10 steps apart). Every trajectory gets the
-    longest of those offsets, ``10 · n_levels`` steps, as burn-in. Cells are distinct time points
-    (SERGIO draws the indices with replacement).
+The wild type runs as in SERGIO: level by level from the roots, each level's genes reading their
+regulators' recorded trajectories, each gene's half-response set to its simulated mean before the
+next level runs. Differences from the original code (which loops over genes and cell types in
+Python, about 3.4 s per dataset; here all cell types, and all genes of a level, step at once):
+  * Knockout conditions keep the wild type's half-responses (promoter parameters do not change
+    when a regulator is knocked out; recomputing them would also divide 0 by 0 for the knocked-out
+    gene). They start at their expected (deterministic) steady state and all genes step jointly.
+  * A cell is one simultaneous snapshot of its trajectory (SERGIO reads each gene at the same index
+    from the end of its own run, whose length grows by 10 steps per level, so a regulator and its
+    target are read 10 steps apart). Every trajectory gets ``10 · n_levels`` burn-in steps. Cells
+    are distinct time points (SERGIO draws the indices with replacement).
   * "dpd" noise q (sqrt(P) N₁ + sqrt(λx) N₂) is drawn as the Gaussian of the same law,
     q sqrt(P + λx) N.
   * Technical noise is applied once to wild-type and knockout cells together (the same outlier
     genes and one dropout percentile for the whole dataset).
 
-Shapes: d genes, m knockout targets, C = 1 + m conditions (wild type first), T cell types,
+Shapes: d genes, m knockout targets, C conditions, T cell types, d_level genes of one level,
 R trajectories (one per condition and cell type), S recorded steps, n cells.
 """
 
@@ -142,37 +143,47 @@ def hill(x: np.ndarray, half: np.ndarray, n: float) -> np.ndarray:
     return xn / np.maximum(np.power(half, n) + xn, np.finfo(np.float64).tiny)
 
 
-def production(x: np.ndarray, kin: Kinetics, basal: np.ndarray, half: np.ndarray) -> np.ndarray:
-    """Production rates [..., d] at concentrations x [..., d].
+def production(
+    x: np.ndarray, k: np.ndarray, basal: np.ndarray, half: np.ndarray, n: float
+) -> np.ndarray:
+    """Production rates [..., d_out] of the targets (columns of k [d_in, d_out]).
+
+    Args:
+      x: [..., d_in] regulator concentrations, half: [d_in] their half-responses, n: Hill
+        coefficient, basal: [..., d_out] basal rates (zero for non-roots).
 
     Repression contributes |K|(1 - H) = |K| + K·H, so all interactions are one matrix product
     plus the constant Σ_u max(-K_uj, 0).
     """
-    return basal + hill(x, half, kin.hill) @ kin.k + np.maximum(-kin.k, 0.0).sum(axis=0)
+    return basal + hill(x, half, n) @ k + np.maximum(-k, 0.0).sum(axis=0)
 
 
-def expected_steady_state(kin: Kinetics, knockout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Deterministic steady state of every condition and the half-responses, level by level.
+def level_inputs(kin: Kinetics, level: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Genes of one level, their regulators and the interaction block between them.
+
+    Regulators always lie on lower levels, so a level only reads genes already computed.
+    """
+    genes = np.flatnonzero(kin.levels == level)
+    regs = np.flatnonzero(kin.k[:, genes].any(axis=1))
+    return genes, regs, kin.k[np.ix_(regs, genes)]
+
+
+def expected_steady_state(kin: Kinetics, knockout: np.ndarray, half: np.ndarray) -> np.ndarray:
+    """Deterministic steady state x̄ = P(x̄) / λ of every condition and cell type, level by level.
 
     Args:
-      kin: kinetics of the dataset.
-      knockout: [C, d] bool, row 0 the wild type (no knockout).
+      kin: kinetics of the dataset; half: [d] half-responses.
+      knockout: [C, d] bool, the knocked-out genes of each condition (production 0).
 
     Returns:
-      x̄ [C, T, d] = P(x̄) / λ per condition and cell type, and half-responses h [d] = the wild-type
-      x̄ averaged over cell types.
+      x̄ [C, T, d].
     """
-    if knockout[0].any():
-        raise ValueError("condition 0 must be the wild type (no knockout)")
-    n_cond, d = knockout.shape
-    x = np.zeros((n_cond, kin.basal.shape[0], d))  # [C, T, d]
-    half = np.zeros(d)  # [d]; entries are only read once their level is done
+    x = np.zeros((knockout.shape[0], *kin.basal.shape))  # [C, T, d]
     for level in range(int(kin.levels.max()) + 1):
-        genes = kin.levels == level
-        rates = production(x, kin, kin.basal, half)[..., genes]  # [C, T, d_level]
+        genes, regs, k = level_inputs(kin, level)
+        rates = production(x[..., regs], k, kin.basal[:, genes], half[regs], kin.hill)
         x[..., genes] = np.where(knockout[:, None, genes], 0.0, rates) / kin.decay
-        half[genes] = x[0][:, genes].mean(axis=0)
-    return x, half
+    return x
 
 
 def langevin_step(
@@ -201,6 +212,53 @@ def langevin_step(
     return np.maximum(x + dt * (rates - decay) + noise, 0.0)
 
 
+def pick_cells(rng: np.random.Generator, window: np.ndarray, n_cells: int) -> np.ndarray:
+    """``n_cells`` distinct random time points [R, n_cells, d] of each trajectory in window [S, R, d]."""
+    n_window, n_traj, _ = window.shape
+    order = rng.permuted(np.tile(np.arange(n_window), (n_traj, 1)), axis=1)  # [R, S]
+    return window[order[:, :n_cells], np.arange(n_traj)[:, None]]
+
+
+def simulate_wild_type(
+    rng: np.random.Generator,
+    kin: Kinetics,
+    *,
+    n_cells: int,
+    sampling_state: int,
+    dt: float,
+    noise_type: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """SERGIO's level-by-level run of the wild type, which also sets the half-responses.
+
+    For each level, from the roots, the level's genes run for all cell types at once, reading
+    their regulators' recorded trajectories at the same step. They start at P(regulator means)/λ
+    and run ``10 · n_levels`` burn-in steps plus ``S = sampling_state · n_cells`` recorded ones;
+    a gene's half-response is then its mean over the recorded steps of all cell types.
+
+    Returns:
+      cells [T, n_cells, d] (distinct random time points per cell type) and half-responses [d].
+    """
+    n_types, d = kin.basal.shape
+    n_levels = int(kin.levels.max()) + 1
+    n_burn = 10 * n_levels
+    n_steps = n_burn + sampling_state * max(n_cells, 1)  # half-responses need a window anyway
+    traj = np.zeros((n_steps, n_types, d))  # [S_all, T, d]
+    half = np.zeros(d)  # [d]
+    for level in range(n_levels):
+        genes, regs, k = level_inputs(kin, level)
+        basal = kin.basal[:, genes]  # [T, d_level]
+        rates = production(traj[..., regs], k, basal, half[regs], kin.hill)  # [S_all, T, d_level]
+        reg_mean = traj[n_burn:, :, regs].mean(axis=0)  # [T, d_regs]
+        x = production(reg_mean, k, basal, half[regs], kin.hill) / kin.decay  # [T, d_level]
+        level_traj = np.empty((n_steps, n_types, genes.size))
+        for step in range(n_steps):
+            x = langevin_step(rng, x, rates[step], kin, dt=dt, noise_type=noise_type)
+            level_traj[step] = x
+        traj[..., genes] = level_traj
+        half[genes] = level_traj[n_burn:].mean(axis=(0, 1))
+    return pick_cells(rng, traj[n_burn:], n_cells), half
+
+
 def simulate_cells(
     rng: np.random.Generator,
     x0: np.ndarray,
@@ -214,17 +272,16 @@ def simulate_cells(
     dt: float,
     noise_type: str,
 ) -> np.ndarray:
-    """Run R trajectories in lockstep and read ``n_cells`` cells off each.
+    """Run R trajectories with known half-responses in lockstep, all genes jointly.
 
     Each trajectory (one condition and cell type) starts at x0, runs a burn-in of
-    ``10 · (max level + 1)`` steps, then ``S = sampling_state · n_cells`` recorded steps; its cells
-    are ``n_cells`` distinct random time points of the recorded window.
+    ``10 · n_levels`` steps, then ``S = sampling_state · n_cells`` recorded steps.
 
     Args:
       x0: [R, d] initial concentrations; basal: [R, d] basal rates; knockout: [R, d] bool.
 
     Returns:
-      cells [R, n_cells, d].
+      cells [R, n_cells, d], distinct random time points of each recorded window.
     """
     n_traj, d = x0.shape
     if n_cells == 0:
@@ -232,16 +289,16 @@ def simulate_cells(
     n_burn = 10 * (int(kin.levels.max()) + 1)
     n_window = sampling_state * n_cells
     keep = ~knockout  # [R, d]
+    regs = np.flatnonzero(kin.k.any(axis=1))  # only regulators enter the Hill terms
+    k = kin.k[regs]  # [d_regs, d]
     window = np.empty((n_window, n_traj, d))  # [S, R, d]
     x = x0
     for step in range(n_burn + n_window):
-        rates = production(x, kin, basal, half) * keep
+        rates = production(x[:, regs], k, basal, half[regs], kin.hill) * keep
         x = langevin_step(rng, x, rates, kin, dt=dt, noise_type=noise_type)
         if step >= n_burn:
             window[step - n_burn] = x
-    order = rng.permuted(np.tile(np.arange(n_window), (n_traj, 1)), axis=1)  # [R, S]
-    times = order[:, :n_cells]  # [R, n_cells] distinct per trajectory
-    return window[times, np.arange(n_traj)[:, None]]
+    return pick_cells(rng, window, n_cells)
 
 
 def draw_tech_noise(rng: np.random.Generator, preset: str) -> dict[str, float]:
@@ -409,38 +466,26 @@ class GRNSergio:
 
         kin = self.draw_kinetics(rng, g)
         n_types, m = kin.basal.shape[0], targets.size
-        knockout = np.zeros((1 + m, d), bool)  # [C, d]
-        knockout[1 + np.arange(m), targets] = True
-        x_ss, half = expected_steady_state(kin, knockout)  # [C, T, d], [d]
-        run = {
-            "kin": kin,
-            "half": half,
-            "sampling_state": self.sampling_state,
-            "dt": self.dt,
-            "noise_type": self.noise_type,
-        }
-
-        wild = simulate_cells(
-            rng,
-            x_ss[0],
-            kin.basal,
-            knockout[[0] * n_types],
-            n_cells=math.ceil(n_obs / n_types),
-            **run,
-        )  # [T, c, d]
-        x_obs = rng.permutation(wild.reshape(-1, d))[:n_obs]
+        run = {"sampling_state": self.sampling_state, "dt": self.dt, "noise_type": self.noise_type}
+        wild, half = simulate_wild_type(rng, kin, n_cells=math.ceil(n_obs / n_types), **run)
+        x_obs = rng.permutation(wild.reshape(-1, d))[:n_obs]  # [n_obs, d]
         if m:
+            knockout = np.zeros((m, d), bool)  # [m, d]
+            knockout[np.arange(m), targets] = True
+            x_ss = expected_steady_state(kin, knockout, half)  # [m, T, d]
             ko = simulate_cells(
                 rng,
-                x_ss[1:].reshape(m * n_types, d),
+                x_ss.reshape(m * n_types, d),
                 np.tile(kin.basal, (m, 1)),
-                np.repeat(knockout[1:], n_types, axis=0),
+                np.repeat(knockout, n_types, axis=0),
+                kin,
+                half,
                 n_cells=math.ceil(n_int / (n_types * m)),
                 **run,
             )  # [m·T, c, d]
             per_target = rng.permuted(ko.reshape(m, -1, d), axis=1)  # [m, T·c, d]
             x_int = interleave(per_target, n_int)
-            mask = interleave(np.broadcast_to(knockout[1:, None], per_target.shape), n_int)
+            mask = interleave(np.broadcast_to(knockout[:, None], per_target.shape), n_int)
         else:
             x_int, mask = np.zeros((0, d)), np.zeros((0, d), bool)
 
