@@ -164,7 +164,9 @@ def test_semi_oracle_coin_for_false_adjacencies_and_directed_kept():
 def prediction(graph, kind, scores=None, has_probs=False):
     g = np.asarray(graph, np.int8)
     s = g.astype(float) if scores is None else scores
-    return Prediction(scores=s, graph=g, kind=kind, has_probs=has_probs, status="ok", walltime_s=1.5)
+    return Prediction(
+        scores=s, graph=g, kind=kind, has_probs=has_probs, status="ok", walltime_s=1.5
+    )
 
 
 def test_score_cpdag_through_semi_oracle():

@@ -9,7 +9,6 @@ import numpy as np
 from avici_core.baselines.implementations import register
 from avici_core.baselines.prediction import MethodOutput
 
-
 WORKFLOW_MODELS = Path("results/models")  # where the workflow's train_model rule writes models
 
 
@@ -22,9 +21,7 @@ def resolve_model(model: str) -> str:
 
 
 @register("avici", interventional=True, standardize=False, output_kind="probs")
-def avici(
-    rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, model: str
-) -> MethodOutput:
+def avici(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, model: str) -> MethodOutput:
     """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``."""
     from avici_core.model import load_model
 

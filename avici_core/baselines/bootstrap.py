@@ -21,9 +21,7 @@ from avici_core.metrics.cpdag import orient_cpdag_oracle
 N_RESAMPLES = 10
 
 
-def _directed(
-    rng: np.random.Generator, out: MethodOutput, truth: np.ndarray | None
-) -> np.ndarray:
+def _directed(rng: np.random.Generator, out: MethodOutput, truth: np.ndarray | None) -> np.ndarray:
     """One resample's graph as directed edge indicators (0.5 for an unoriented CPDAG edge)."""
     if out.kind != "cpdag":
         return (np.asarray(out.graph) != 0).astype(np.float64)

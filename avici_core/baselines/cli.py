@@ -26,10 +26,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--setting", required=True, choices=("obs", "int"))
     parser.add_argument("--seed", required=True, type=int)
     parser.add_argument("--out", required=True, type=Path, help="prediction .npz")
-    parser.add_argument("--methods", "--registry", dest="registry", type=Path,
-                        default=DEFAULT_PATH, help="method registry (config/methods.yaml)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads granted (default: the method's resources.threads)")
+    parser.add_argument(
+        "--methods",
+        "--registry",
+        dest="registry",
+        type=Path,
+        default=DEFAULT_PATH,
+        help="method registry (config/methods.yaml)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="threads granted (default: the method's resources.threads)",
+    )
     args = parser.parse_args(argv)
 
     spec = get_method(load_methods(args.registry), args.method)
@@ -41,11 +51,34 @@ def main(argv: list[str]) -> int:
     ds = load_dataset(args.data)
     x, mask = select_setting(ds, args.setting)  # [n, d], [n, d]
     threads = args.threads if args.threads is not None else spec.resources.threads
-    pred = run(spec.implementation, x, mask, spec.hparams, args.seed, spec.timeout_s,
-               threads=threads, is_count_data=ds.is_count_data, truth=ds.g)
-    meta = {**pred.meta, "method": spec.id, "hparams": spec.hparams, "setting": args.setting,
-            "data": str(args.data), "dataset_meta": ds.meta}
+    pred = run(
+        spec.implementation,
+        x,
+        mask,
+        spec.hparams,
+        args.seed,
+        spec.timeout_s,
+        threads=threads,
+        is_count_data=ds.is_count_data,
+        truth=ds.g,
+    )
+    meta = {
+        **pred.meta,
+        "method": spec.id,
+        "hparams": spec.hparams,
+        "setting": args.setting,
+        "data": str(args.data),
+        "dataset_meta": ds.meta,
+    }
     save_prediction(args.out, dataclasses.replace(pred, meta=meta))
-    log.info("%s on %s (%s): %s %s in %.2f s -> %s", spec.id, args.data, args.setting,
-             pred.status, pred.message, pred.walltime_s, args.out)
+    log.info(
+        "%s on %s (%s): %s %s in %.2f s -> %s",
+        spec.id,
+        args.data,
+        args.setting,
+        pred.status,
+        pred.message,
+        pred.walltime_s,
+        args.out,
+    )
     return 0

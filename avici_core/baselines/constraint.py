@@ -57,6 +57,13 @@ def jci_pc(
     for i in range(d):
         for k in range(d, z.shape[1]):
             bk.add_forbidden_by_node(GraphNode(names[i]), GraphNode(names[k]))
-    cg = cl_pc(z, alpha, "fisherz", stable=True, background_knowledge=bk, node_names=names,
-               show_progress=False)
+    cg = cl_pc(
+        z,
+        alpha,
+        "fisherz",
+        stable=True,
+        background_knowledge=bk,
+        node_names=names,
+        show_progress=False,
+    )
     return _cpdag_output(from_endpoint_matrix(cg.G.graph[:d, :d]), n_regimes=len(targets))

@@ -39,7 +39,11 @@ def _testers(x: np.ndarray, mask: np.ndarray, alpha: float, alpha_inv: float):
 
 @register("gsp")
 def gsp(
-    rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, alpha: float = 1e-3,
+    rng: np.random.Generator,
+    x: np.ndarray,
+    mask: np.ndarray,
+    *,
+    alpha: float = 1e-3,
     nruns: int = 5,
 ) -> MethodOutput:
     import causaldag as cd
@@ -54,8 +58,13 @@ def gsp(
 
 @register("igsp", interventional=True)
 def igsp(
-    rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, alpha: float = 1e-3,
-    alpha_inv: float = 1e-3, nruns: int = 5,
+    rng: np.random.Generator,
+    x: np.ndarray,
+    mask: np.ndarray,
+    *,
+    alpha: float = 1e-3,
+    alpha_inv: float = 1e-3,
+    nruns: int = 5,
 ) -> MethodOutput:
     import causaldag as cd
 
@@ -68,8 +77,13 @@ def igsp(
 
 @register("ut-igsp", interventional=True)
 def ut_igsp(
-    rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, alpha: float = 1e-3,
-    alpha_inv: float = 1e-3, nruns: int = 5,
+    rng: np.random.Generator,
+    x: np.ndarray,
+    mask: np.ndarray,
+    *,
+    alpha: float = 1e-3,
+    alpha_inv: float = 1e-3,
+    nruns: int = 5,
 ) -> MethodOutput:
     """Targets unknown to the method; its estimated target sets are kept in ``meta``."""
     import causaldag as cd

@@ -113,7 +113,9 @@ def save_prediction(path: str | os.PathLike, pred: Prediction) -> None:
 
 def load_prediction(path: str | os.PathLike) -> Prediction:
     with np.load(path, allow_pickle=False) as f:
-        missing = [k for k in ("scores", "graph", "kind", "has_probs", "status") if k not in f.files]
+        missing = [
+            k for k in ("scores", "graph", "kind", "has_probs", "status") if k not in f.files
+        ]
         if missing:
             raise ValueError(f"{path}: not a prediction file, missing arrays {missing}")
         return Prediction(

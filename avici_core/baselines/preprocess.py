@@ -23,7 +23,9 @@ def cpm_standardize(x: np.ndarray) -> np.ndarray:
     """
     x = np.asarray(x, dtype=np.float64)  # [n, d]
     if (x < 0).any():
-        raise ValueError("count data must be non-negative; pass is_count_data=False for real values")
+        raise ValueError(
+            "count data must be non-negative; pass is_count_data=False for real values"
+        )
     rowsum = x.sum(axis=1, keepdims=True)  # [n, 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         logcpm = np.log2(x / (np.where(rowsum == 0, 1.0, rowsum) * 1e-6))
@@ -48,6 +50,6 @@ def regimes(mask: np.ndarray) -> tuple[np.ndarray, list[tuple[int, ...]]]:
     """
     mask = np.asarray(mask) != 0  # [n, d]
     keys = [tuple(np.flatnonzero(row).tolist()) for row in mask]
-    targets: list[tuple[int, ...]] = [()] + sorted({k for k in keys if k})
+    targets: list[tuple[int, ...]] = [(), *sorted({k for k in keys if k})]
     index = {t: i for i, t in enumerate(targets)}
     return np.asarray([index[k] for k in keys], dtype=np.int64), targets

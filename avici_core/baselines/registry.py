@@ -70,8 +70,10 @@ def validate_methods(doc: Any, *, source: str = "methods.yaml") -> None:
     if not isinstance(doc, dict) or set(doc) != {"methods"}:
         found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
         raise ValueError(f"{source}: expected one top-level key 'methods', found {found}")
-    errors = sorted(jsonschema.Draft202012Validator(_schema()).iter_errors(doc["methods"]),
-                    key=lambda e: list(e.absolute_path))
+    errors = sorted(
+        jsonschema.Draft202012Validator(_schema()).iter_errors(doc["methods"]),
+        key=lambda e: list(e.absolute_path),
+    )
     if errors:
         e = jsonschema.exceptions.best_match(errors)
         raise ValueError(f"{source}: methods.{_error_path(e)}: {e.message}")

@@ -26,8 +26,14 @@ from avici_core.data.dataset import check_observations
 
 log = logging.getLogger(__name__)
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-               "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "RAYON_NUM_THREADS")
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "RAYON_NUM_THREADS",
+)
 GRACE_S = 5.0  # how long a child may take to exit after it sent its result
 
 
@@ -37,7 +43,9 @@ def thread_env(threads: int) -> dict[str, str]:
         raise ValueError(f"threads must be >= 1, got {threads}")
     env = {k: str(threads) for k in THREAD_VARS}
     eigen = "false" if threads == 1 else "true"
-    env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+    env["XLA_FLAGS"] = (
+        f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+    )
     env["TQDM_DISABLE"] = "1"
     return env
 
@@ -57,8 +65,15 @@ def _patched_environ(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _child(conn: Connection, impl: Implementation, x: np.ndarray, mask: np.ndarray,
-           kwargs: dict[str, Any], seed: int, threads: int) -> None:
+def _child(
+    conn: Connection,
+    impl: Implementation,
+    x: np.ndarray,
+    mask: np.ndarray,
+    kwargs: dict[str, Any],
+    seed: int,
+    threads: int,
+) -> None:
     """Child entry point: seed every global RNG the packages use, call, send the outcome."""
     from threadpoolctl import threadpool_limits
 
@@ -69,20 +84,23 @@ def _child(conn: Connection, impl: Implementation, x: np.ndarray, mask: np.ndarr
         with threadpool_limits(limits=threads):
             out = impl.fn(np.random.default_rng(seed), x, mask, **kwargs)
         conn.send(("ok", out, time.perf_counter() - start))
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes a recorded status
+    except BaseException as exc:
         logging.getLogger(__name__).error("%s failed:\n%s", impl.name, traceback.format_exc())
         conn.send(("failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - start))
     finally:
         conn.close()
 
 
-def _context(impl: Implementation, hparams: Mapping[str, Any],
-             truth: np.ndarray | None) -> dict[str, Any]:
+def _context(
+    impl: Implementation, hparams: Mapping[str, Any], truth: np.ndarray | None
+) -> dict[str, Any]:
     """Caller-side inputs a wrapper declared (true edge count, true graph for bootstrap)."""
     extra: dict[str, Any] = {}
     if "n_edges" in impl.context and "n_edges" not in hparams:
         if truth is None:
-            raise ValueError(f"{impl.name} needs the true edge count: pass truth= or hparams n_edges")
+            raise ValueError(
+                f"{impl.name} needs the true edge count: pass truth= or hparams n_edges"
+            )
         extra["n_edges"] = int((np.asarray(truth) != 0).sum())
     if "truth" in impl.context and truth is not None:
         extra["truth"] = (np.asarray(truth) != 0).astype(np.int8)
@@ -123,13 +141,21 @@ def run(
     x_in = standardize(x, is_count_data=is_count_data) if impl.standardize else x.astype(np.float64)
     kwargs = {**dict(hparams), **_context(impl, hparams, truth)}
     env = thread_env(threads)  # validates threads
-    meta = {"implementation": impl.name, "seed": int(seed), "threads": int(threads),
-            "timeout_s": float(timeout_s), "n_rows": int(x.shape[0])}
+    meta = {
+        "implementation": impl.name,
+        "seed": int(seed),
+        "threads": int(threads),
+        "timeout_s": float(timeout_s),
+        "n_rows": int(x.shape[0]),
+    }
 
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(sender, impl, x_in, mask.astype(np.int8), kwargs,
-                                            int(seed), int(threads)), daemon=True)
+    proc = ctx.Process(
+        target=_child,
+        args=(sender, impl, x_in, mask.astype(np.int8), kwargs, int(seed), int(threads)),
+        daemon=True,
+    )
     start = time.perf_counter()
     with _patched_environ(env):
         proc.start()
@@ -153,22 +179,30 @@ def _resolve(method: str | Implementation | Callable[..., Any]) -> Implementatio
     raise ValueError(f"method must be a name, an Implementation or a callable, got {type(method)}")
 
 
-def _collect(proc: mp.process.BaseProcess, receiver: Connection, start: float, timeout_s: float,
-             d: int, meta: dict[str, Any]) -> Prediction:
+def _collect(
+    proc: mp.process.BaseProcess,
+    receiver: Connection,
+    start: float,
+    timeout_s: float,
+    d: int,
+    meta: dict[str, Any],
+) -> Prediction:
     """Wait for the child's message or its death, whichever comes first, up to the deadline."""
     ready = receiver.poll(timeout_s)
     elapsed = time.perf_counter() - start
     if not ready:
         proc.kill()
         log.warning("%s timed out after %.1f s", meta["implementation"], timeout_s)
-        return failed_prediction(d, "timeout", f"timeout: no result after {timeout_s:g} s",
-                                 elapsed, meta)
+        return failed_prediction(
+            d, "timeout", f"timeout: no result after {timeout_s:g} s", elapsed, meta
+        )
     try:
         status, payload, walltime = receiver.recv()
     except EOFError:  # the child died without a message (segfault, OOM kill, os._exit)
         proc.join(GRACE_S)
-        return failed_prediction(d, "failed", f"process died with exit code {proc.exitcode}",
-                                 elapsed, meta)
+        return failed_prediction(
+            d, "failed", f"process died with exit code {proc.exitcode}", elapsed, meta
+        )
     proc.join(GRACE_S)
     if status != "ok":
         log.warning("%s failed: %s", meta["implementation"], payload)

@@ -31,7 +31,9 @@ def random_dag(
     d = x.shape[1]
     upper = np.flatnonzero(np.triu(np.ones((d, d), bool), k=1))
     if not 0 <= n_edges <= upper.size:
-        raise ValueError(f"n_edges={n_edges} is impossible for a DAG on {d} nodes (max {upper.size})")
+        raise ValueError(
+            f"n_edges={n_edges} is impossible for a DAG on {d} nodes (max {upper.size})"
+        )
     a = np.zeros(d * d, np.int8)
     a[rng.choice(upper, size=n_edges, replace=False)] = 1
     perm = rng.permutation(d)
@@ -61,8 +63,12 @@ def _r2_per_node(z: np.ndarray) -> np.ndarray:
     """R^2 of each variable regressed on all others (scale invariant)."""
     d = z.shape[1]
     others = [np.delete(np.arange(d), j) for j in range(d)]
-    return np.array([LinearRegression().fit(z[:, o], z[:, j]).score(z[:, o], z[:, j])
-                     for j, o in enumerate(others)])
+    return np.array(
+        [
+            LinearRegression().fit(z[:, o], z[:, j]).score(z[:, o], z[:, j])
+            for j, o in enumerate(others)
+        ]
+    )
 
 
 @register("r2-sort", output_kind="weighted")

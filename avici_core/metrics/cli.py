@@ -36,8 +36,9 @@ def main(argv: list[str]) -> int:
     pred = load_prediction(args.prediction)
     truth = load_dataset(args.data).g
     scored = score_prediction(oracle_rng(args.method, args.seed), pred, truth)
-    rows = metric_rows(scored, domain=args.domain, setting=args.setting, method=args.method,
-                       seed=args.seed)
+    rows = metric_rows(
+        scored, domain=args.domain, setting=args.setting, method=args.method, seed=args.seed
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows, columns=list(ROW_COLUMNS)).to_csv(args.out, index=False)
     log.info("scored %s (%s): %d rows -> %s", args.method, pred.status, len(rows), args.out)

@@ -15,7 +15,9 @@ def undirected_pairs(graph: np.ndarray) -> np.ndarray:
     return np.argwhere(np.triu(g & g.T, k=1))
 
 
-def orient_cpdag_oracle(rng: np.random.Generator, cpdag: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def orient_cpdag_oracle(
+    rng: np.random.Generator, cpdag: np.ndarray, truth: np.ndarray
+) -> np.ndarray:
     """Directed 0/1 graph [d, d]; directed edges of ``cpdag`` are kept as they are.
 
     One coin is drawn per undirected edge (used only where the truth has no adjacency), so the

@@ -74,7 +74,14 @@ def metric_rows(
 ) -> list[dict[str, object]]:
     """One long-form row per metric with the columns ``ROW_COLUMNS``."""
     return [
-        dict(domain=domain, setting=setting, method=method, seed=int(seed), metric=m, value=v,
-             status=s)
+        dict(
+            domain=domain,
+            setting=setting,
+            method=method,
+            seed=int(seed),
+            metric=m,
+            value=v,
+            status=s,
+        )
         for m, (v, s) in scored.items()
     ]
