@@ -44,33 +44,72 @@ def linear_sem(rng: np.random.Generator, g: np.ndarray, n: int) -> np.ndarray:
 def write_run(root: Path, rng: np.random.Generator, domain: str, d: int, seed: int) -> list[dict]:
     g = np.triu(rng.random((d, d)) < 0.4, 1).astype(np.int8)  # [d, d]
     x = linear_sem(rng, g, 60)
-    ds = Dataset(g, x[:40], x[40:50], np.zeros((10, d), np.int8), x[50:], x[50:55],
-                 np.zeros((5, d), np.int8))
+    ds = Dataset(
+        g, x[:40], x[40:50], np.zeros((10, d), np.int8), x[50:], x[50:55], np.zeros((5, d), np.int8)
+    )
     save_dataset(root / "data" / domain / f"{seed}.npz", ds)
     rows = []
-    for method, setting, has_probs, status in (("avici", "int", True, "ok"), ("avici", "obs", True, "ok"),
-                                              ("pc", "obs", False, "ok"), ("ges", "obs", False, "failed")):
+    for method, setting, has_probs, status in (
+        ("avici", "int", True, "ok"),
+        ("avici", "obs", True, "ok"),
+        ("pc", "obs", False, "ok"),
+        ("ges", "obs", False, "failed"),
+    ):
         probs = np.clip(g * 0.7 + rng.uniform(0, 0.3, (d, d)), 0, 1) * (1 - np.eye(d))
         scores = probs if has_probs else g.astype(float)
-        pred = Prediction(scores, (scores > 0.5).astype(np.int8), "probs" if has_probs else "dag",
-                          has_probs, status, walltime_s=0.1 * d)
+        pred = Prediction(
+            scores,
+            (scores > 0.5).astype(np.int8),
+            "probs" if has_probs else "dag",
+            has_probs,
+            status,
+            walltime_s=0.1 * d,
+        )
         save_prediction(root / "pred" / domain / setting / method / f"{seed}.npz", pred)
-        for metric, value in (("f1", rng.uniform()), ("auroc", rng.uniform()), ("shd", 3.0),
-                              ("walltime_s", 0.1 * d)):
-            rows.append(dict(domain=domain, setting=setting, method=method, seed=seed, metric=metric,
-                             value=value if status == "ok" else np.nan, status=status))
+        for metric, value in (
+            ("f1", rng.uniform()),
+            ("auroc", rng.uniform()),
+            ("shd", 3.0),
+            ("walltime_s", 0.1 * d),
+        ):
+            rows.append(
+                dict(
+                    domain=domain,
+                    setting=setting,
+                    method=method,
+                    seed=seed,
+                    metric=metric,
+                    value=value if status == "ok" else np.nan,
+                    status=status,
+                )
+            )
     return rows
 
 
 def test_figures_command_writes_every_figure(tmp_path: Path):
     rng = np.random.default_rng(0)
-    rows = [r for dom, d in (("small", 5), ("large", 8)) for s in range(3)
-            for r in write_run(tmp_path, rng, dom, d, s)]
+    rows = [
+        r
+        for dom, d in (("small", 5), ("large", 8))
+        for s in range(3)
+        for r in write_run(tmp_path, rng, dom, d, s)
+    ]
     pd.DataFrame(rows).to_csv(tmp_path / "all.csv", index=False)
     out = tmp_path / "figures"
-    rc = cli_figures.main(["--metrics", str(tmp_path / "all.csv"), "--spec", str(REPO / "config" / "tables.yaml"),
-                           "--predictions", str(tmp_path / "pred"), "--data", str(tmp_path / "data"),
-                           "--out-dir", str(out)])
+    rc = cli_figures.main(
+        [
+            "--metrics",
+            str(tmp_path / "all.csv"),
+            "--spec",
+            str(REPO / "config" / "tables.yaml"),
+            "--predictions",
+            str(tmp_path / "pred"),
+            "--data",
+            str(tmp_path / "data"),
+            "--out-dir",
+            str(out),
+        ]
+    )
     assert rc == 0
     for name in ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps"):
         for ext in ("pdf", "png"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
@@ -35,15 +34,31 @@ def make_spec(**table) -> dict:
             "walltime_s": {"higher_is_better": False, "significant": 2},
         },
         "methods": [{"id": "pc", "label": "PC"}, {"id": "avici", "label": "AVICI"}],
-        "tables": {"t": {"caption": "", "metrics": ["f1", "shd"], "domains": None, "methods": None,
-                         "settings": ["obs", "int"], **table}},
+        "tables": {
+            "t": {
+                "caption": "",
+                "metrics": ["f1", "shd"],
+                "domains": None,
+                "methods": None,
+                "settings": ["obs", "int"],
+                **table,
+            }
+        },
     }
     return spec
 
 
 def rows(domain, setting, method, metric, values, status="ok"):
     return [
-        dict(domain=domain, setting=setting, method=method, seed=s, metric=metric, value=v, status=status)
+        dict(
+            domain=domain,
+            setting=setting,
+            method=method,
+            seed=s,
+            metric=metric,
+            value=v,
+            status=status,
+        )
         for s, v in enumerate(values)
     ]
 
@@ -54,7 +69,9 @@ def frame(*groups) -> pd.DataFrame:
 
 def cell(summary, setting, method, domain, metric) -> pd.Series:
     c = summary.cells
-    sel = c[(c.setting == setting) & (c.method == method) & (c.domain == domain) & (c.metric == metric)]
+    sel = c[
+        (c.setting == setting) & (c.method == method) & (c.domain == domain) & (c.metric == metric)
+    ]
     assert len(sel) == 1
     return sel.iloc[0]
 
@@ -88,9 +105,17 @@ def test_welch_bolds_methods_not_significantly_different():
 
 
 def test_exact_ties_are_all_bold_and_single_values_are_not_tested():
-    assert bold_flags([np.array([0.5, 0.5]), np.array([0.5, 0.5])], higher_is_better=True, alpha=0.05) == [True, True]
-    assert bold_flags([np.array([0.9]), np.array([0.5])], higher_is_better=True, alpha=0.05) == [True, False]
-    assert bold_flags([np.empty(0), np.array([0.1, 0.2])], higher_is_better=True, alpha=0.05) == [False, True]
+    assert bold_flags(
+        [np.array([0.5, 0.5]), np.array([0.5, 0.5])], higher_is_better=True, alpha=0.05
+    ) == [True, True]
+    assert bold_flags([np.array([0.9]), np.array([0.5])], higher_is_better=True, alpha=0.05) == [
+        True,
+        False,
+    ]
+    assert bold_flags([np.empty(0), np.array([0.1, 0.2])], higher_is_better=True, alpha=0.05) == [
+        False,
+        True,
+    ]
 
 
 def test_groups_are_highlighted_separately():
@@ -110,7 +135,17 @@ def test_failures_are_marked_cells_and_counted():
     df = frame(
         rows("lin", "obs", "pc", "f1", [0.5, 0.6]),
         rows("lin", "obs", "avici", "f1", [np.nan, np.nan], status="timeout"),
-        [dict(domain="lin", setting="obs", method="pc", seed=7, metric="f1", value=np.nan, status="failed")],
+        [
+            dict(
+                domain="lin",
+                setting="obs",
+                method="pc",
+                seed=7,
+                metric="f1",
+                value=np.nan,
+                status="failed",
+            )
+        ],
     )
     spec = make_spec(metrics=["f1"], settings=["obs"])
     s = summarize(df, "t", spec)
@@ -127,24 +162,31 @@ def test_failures_are_marked_cells_and_counted():
 
 
 def test_metric_without_values_is_not_applicable():
-    df = frame(rows("lin", "obs", "pc", "f1", [0.5, 0.6]), rows("lin", "obs", "avici", "shd", [1, 2]))
+    df = frame(
+        rows("lin", "obs", "pc", "f1", [0.5, 0.6]), rows("lin", "obs", "avici", "shd", [1, 2])
+    )
     spec = make_spec(settings=["obs"])
     md = to_markdown(summarize(df, "t", spec), spec)
     assert "n/a" in md and "failed" not in md
 
 
 def parse_markdown(md: str) -> pd.DataFrame:
-    lines = [l for l in md.splitlines() if l.startswith("|")]
-    cells = [[c.strip() for c in l.strip("|").split("|")] for l in lines]
+    lines = [line for line in md.splitlines() if line.startswith("|")]
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in lines]
     return pd.DataFrame(cells[2:], columns=cells[0])
 
 
 def test_markdown_latex_csv_parse_and_agree():
     rng = np.random.default_rng(1)
     df = frame(
-        *[rows(d, st, m, met, rng.uniform(0, 1, 5) * (10 if met == "shd" else 1))
-          for d in ("lin", "rff") for st in ("obs", "int") for m in ("pc", "avici")
-          for met in ("f1", "shd") if not (m == "pc" and st == "int")]
+        *[
+            rows(d, st, m, met, rng.uniform(0, 1, 5) * (10 if met == "shd" else 1))
+            for d in ("lin", "rff")
+            for st in ("obs", "int")
+            for m in ("pc", "avici")
+            for met in ("f1", "shd")
+            if not (m == "pc" and st == "int")
+        ]
     )
     spec = make_spec()
     s = summarize(df, "t", spec)
@@ -154,18 +196,27 @@ def test_markdown_latex_csv_parse_and_agree():
     csv = pd.read_csv(io.StringIO(to_csv_frame(s, spec).to_csv(index=False)))
     assert {"mean", "sem", "n", "n_failed", "n_timeout", "bold"} <= set(csv.columns)
     assert csv["mean"].between(0, 10).all()
-    want = df[(df.domain == "rff") & (df.method == "avici") & (df.setting == "int") & (df.metric == "f1")]["value"]
-    got = csv[(csv.domain == "rff") & (csv.method == "avici") & (csv.setting == "int") & (csv.metric == "f1")]
+    want = df[
+        (df.domain == "rff") & (df.method == "avici") & (df.setting == "int") & (df.metric == "f1")
+    ]["value"]
+    got = csv[
+        (csv.domain == "rff")
+        & (csv.method == "avici")
+        & (csv.setting == "int")
+        & (csv.metric == "f1")
+    ]
     assert got["mean"].item() == pytest.approx(want.mean())
     text = md.loc[2, "rff F1"].strip("*")
     assert text == f"{want.mean():.3f} \u00b1 {stats.sem(want):.3f}"
     # every bold cell in the CSV is bold in the Markdown
-    assert (md.iloc[:, 2:].apply(lambda c: c.str.startswith("**")).to_numpy().sum()) == csv["bold"].sum()
+    assert (md.iloc[:, 2:].apply(lambda c: c.str.startswith("**")).to_numpy().sum()) == csv[
+        "bold"
+    ].sum()
     tex = to_latex(s, spec)
-    body = tex[tex.index(r"\toprule"):tex.index(r"\bottomrule")]
+    body = tex[tex.index(r"\toprule") : tex.index(r"\bottomrule")]
     assert tex.count(r"\begin{tabular}") == 1 and r"\midrule" in body
-    data_lines = [l for l in body.splitlines() if l.endswith(r"\\") and "$\\pm$" in l]
-    assert len(data_lines) == 3 and all(l.count("&") == 4 for l in data_lines)
+    data_lines = [ln for ln in body.splitlines() if ln.endswith(r"\\") and "$\\pm$" in ln]
+    assert len(data_lines) == 3 and all(ln.count("&") == 4 for ln in data_lines)
     assert r"\multicolumn{2}{c}{lin}" in tex and r"\emph{interventional}" in tex
     assert "N = 5 test datasets" in tex
 
@@ -183,7 +234,9 @@ def test_aggregate_concatenates_and_rejects_bad_files(tmp_path):
     df = aggregate_metric_files([b, a])
     assert len(df) == 3 and df["domain"].tolist() == ["lin", "lin", "rff"]
     bad = tmp_path / "bad.csv"
-    pd.DataFrame(rows("lin", "obs", "pc", "f1", [0.1])).drop(columns="status").to_csv(bad, index=False)
+    pd.DataFrame(rows("lin", "obs", "pc", "f1", [0.1])).drop(columns="status").to_csv(
+        bad, index=False
+    )
     with pytest.raises(ValueError, match=r"missing column\(s\) \['status'\]"):
         aggregate_metric_files([bad])
     with pytest.raises(ValueError, match="duplicate"):
@@ -197,7 +250,9 @@ def test_shipped_tables_spec_loads_with_defaults(tmp_path):
     assert spec["tables"]["probabilities"]["settings"] == ["obs", "int"]
     assert spec["figures"]["calibration_bins"] == 10
     bad = tmp_path / "tables.yaml"
-    bad.write_text((REPO / "config" / "tables.yaml").read_text().replace("dispersion: sem", "dispersoin: sem"))
+    bad.write_text(
+        (REPO / "config" / "tables.yaml").read_text().replace("dispersion: sem", "dispersoin: sem")
+    )
     with pytest.raises(ValueError, match="dispersoin"):
         load_tables_spec(bad)
     bad.write_text("metrics: {f1: {higher_is_better: true}}\ntables: {t: {metrics: [f2]}}\n")

@@ -35,8 +35,12 @@ def copy_workflow(dest: Path) -> Path:
 def snakemake(cwd: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     return subprocess.run(
-        [sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True,
-        timeout=timeout, env=env,
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
     )
 
 
@@ -47,7 +51,7 @@ def jobs_by_rule(stdout: str) -> dict[str, int]:
     counts: dict[str, int] = {}
     if not starts:
         return counts
-    for line in lines[starts[0] + 3:]:
+    for line in lines[starts[0] + 3 :]:
         parts = line.split()
         if len(parts) != 2 or not parts[1].isdigit():
             break
@@ -73,8 +77,15 @@ def test_dry_run_default_config_is_fast_and_complete(wf: Path):
     elapsed = time.perf_counter() - start
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    for rule in ("simulate_dataset", "run_method", "score_prediction", "aggregate_metrics",
-                 "make_tables", "make_figures", "all"):
+    for rule in (
+        "simulate_dataset",
+        "run_method",
+        "score_prediction",
+        "aggregate_metrics",
+        "make_tables",
+        "make_figures",
+        "all",
+    ):
         assert jobs.get(rule, 0) >= 1, jobs
     assert jobs["simulate_dataset"] % 30 == 0  # 30 test datasets per domain
     assert elapsed < 15, f"dry run took {elapsed:.1f} s"
@@ -85,7 +96,9 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
     methods = methods_in(wf, ["pc", "ges", "lingam", "avici-quick"])
-    n_runs = sum(len([s for s in ("obs", "int") if s in spec.settings]) for spec in methods.values())
+    n_runs = sum(
+        len([s for s in ("obs", "int") if s in spec.settings]) for spec in methods.values()
+    )
     assert jobs["simulate_dataset"] == 2 * 3
     assert jobs["train_model"] == 1
     assert jobs["run_method"] == 2 * 3 * n_runs
@@ -111,16 +124,24 @@ def test_slurm_profile_resources_in_dry_run(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "slurm_partition=CHANGE_ME" in out and "slurm_account=CHANGE_ME" in out
-    train = out[out.index("rule train_model"):]
+    train = out[out.index("rule train_model") :]
     resources = re.search(r"resources: (.*)", train).group(1)
     assert "gpu=0" in resources and "mem_mb=4000" in resources and "runtime=30" in resources
 
 
 def test_paper_model_requests_several_gpus_as_one_process(wf: Path):
-    r = snakemake(wf, "-n", "--profile", "slurm", "--configfile", "fixtures/tiny.yaml",
-                  "--config", "models=[linear]")
+    r = snakemake(
+        wf,
+        "-n",
+        "--profile",
+        "slurm",
+        "--configfile",
+        "fixtures/tiny.yaml",
+        "--config",
+        "models=[linear]",
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    train = r.stdout[r.stdout.index("rule train_model"):]
+    train = r.stdout[r.stdout.index("rule train_model") :]
     resources = re.search(r"resources: (.*)", train).group(1)
     assert "gpu=8" in resources and "cpus_per_gpu=16" in resources and "tasks" not in resources
 
@@ -145,8 +166,12 @@ def test_config_errors_name_the_key_before_any_job(wf: Path, args, needle):
     [
         ("models.yaml", "    seed: 0\n", "    sed: 0\n", "sed"),
         ("tables.yaml", "dispersion: sem", "dispersoin: sem", "dispersoin"),
-        ("models.yaml", "train_domains: [neurips-linear, neurips-rff]",
-         "train_domains: [neurips-linear, neurips-rf]", "neurips-rf"),
+        (
+            "models.yaml",
+            "train_domains: [neurips-linear, neurips-rff]",
+            "train_domains: [neurips-linear, neurips-rf]",
+            "neurips-rf",
+        ),
     ],
 )
 def test_registry_typos_name_the_key(wf: Path, registry, old, new, needle):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from test_workflow import copy_workflow, jobs_by_rule, snakemake
 
 
@@ -31,10 +30,17 @@ pytestmark = [
 
 def test_tiny_config_runs_through_slurm_with_a_gpu_request(tmp_path: Path):
     wf = copy_workflow(tmp_path)
-    args = ("--profile", "slurm", "--profile", "fixtures/ci-slurm", "--configfile", "fixtures/slurm_tiny.yaml")
+    args = (
+        "--profile",
+        "slurm",
+        "--profile",
+        "fixtures/ci-slurm",
+        "--configfile",
+        "fixtures/slurm_tiny.yaml",
+    )
     plan = snakemake(wf, "-n", *args)
     assert plan.returncode == 0, plan.stdout + plan.stderr
-    assert "gpu=1" in plan.stdout[plan.stdout.index("rule run_method"):]
+    assert "gpu=1" in plan.stdout[plan.stdout.index("rule run_method") :]
     r = snakemake(wf, *args, timeout=540)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     table = pd.read_csv(wf / "results" / "tables" / "benchmark.csv")
@@ -42,5 +48,7 @@ def test_tiny_config_runs_through_slurm_with_a_gpu_request(tmp_path: Path):
     # the run_method job really went through SLURM and held the fake GPU
     jobs = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True).stdout
     ours = [line for line in jobs.splitlines() if str(wf) in line and "rule_run_method" in line]
-    assert ours and all("gres/gpu=1" in line or "gpu:a100:1" in line or "gpu:1" in line for line in ours)
+    assert ours and all(
+        "gres/gpu=1" in line or "gpu:a100:1" in line or "gpu:1" in line for line in ours
+    )
     assert jobs_by_rule(snakemake(wf, "-n", *args).stdout) == {}

@@ -42,11 +42,17 @@ def check_metrics_frame(df: pd.DataFrame, *, source: str = "metrics") -> pd.Data
     return out
 
 
+def read_metrics_csv(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a metrics CSV; only ``value`` may be missing (status ``n/a`` is a word, not NaN)."""
+    df = pd.read_csv(path, keep_default_na=False, na_values={"value": ["", "nan", "NaN"]})
+    return check_metrics_frame(df, source=str(path))
+
+
 def aggregate_metric_files(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """Concatenate per-prediction metric CSVs into one sorted long-form frame."""
     if not paths:
         raise ValueError("no metric files given; the selection in config/config.yaml is empty")
-    frames = [check_metrics_frame(pd.read_csv(p), source=str(p)) for p in paths]
+    frames = [read_metrics_csv(p) for p in paths]
     df = pd.concat(frames, ignore_index=True)
     df = check_metrics_frame(df, source="concatenated metrics")
     extra = [c for c in df.columns if c not in METRIC_COLUMNS]

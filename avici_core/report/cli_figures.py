@@ -18,7 +18,7 @@ import pandas as pd
 from avici_core.baselines.prediction import load_prediction
 from avici_core.data.dataset import load_dataset
 from avici_core.report import figures
-from avici_core.report.aggregate import check_metrics_frame, write_csv_atomic
+from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
 from avici_core.report.spec import load_tables_spec
 from avici_core.report.tables import method_label, method_order
 
@@ -38,7 +38,9 @@ def prediction_path(root: Path, domain: str, setting: str, method: str, seed: in
     return root / domain / setting / method / f"{seed}.npz"
 
 
-def calibration_table(runs: pd.DataFrame, pred_root: Path, data_root: Path, n_bins: int) -> pd.DataFrame:
+def calibration_table(
+    runs: pd.DataFrame, pred_root: Path, data_root: Path, n_bins: int
+) -> pd.DataFrame:
     """Reliability bins per (method, setting), pooled over datasets with probabilities."""
     pooled: dict[tuple[str, str], tuple[list, list]] = {}
     truths: dict[tuple[str, int], np.ndarray] = {}
@@ -57,12 +59,22 @@ def calibration_table(runs: pd.DataFrame, pred_root: Path, data_root: Path, n_bi
         bins = pd.concat(
             [figures.reliability(p, y, n_bins) for p, y in zip(probs, truth)], ignore_index=True
         )
-        merged = bins.assign(psum=bins["confidence"] * bins["count"], ysum=bins["accuracy"] * bins["count"])
+        merged = bins.assign(
+            psum=bins["confidence"] * bins["count"], ysum=bins["accuracy"] * bins["count"]
+        )
         merged = merged.groupby("bin")[["count", "psum", "ysum"]].sum().reset_index()
-        frames.append(pd.DataFrame({
-            "method": method, "setting": setting, "bin": merged["bin"], "count": merged["count"],
-            "confidence": merged["psum"] / merged["count"], "accuracy": merged["ysum"] / merged["count"],
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "method": method,
+                    "setting": setting,
+                    "bin": merged["bin"],
+                    "count": merged["count"],
+                    "confidence": merged["psum"] / merged["count"],
+                    "accuracy": merged["ysum"] / merged["count"],
+                }
+            )
+        )
     cols = ["method", "setting", "bin", "count", "confidence", "accuracy"]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
 
@@ -73,7 +85,9 @@ def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: d
     for domain in sorted(runs["domain"].unique()):
         sub = runs[runs["domain"] == domain]
         seed = int(sub["seed"].min())
-        panels.append((domain, "truth", load_dataset(data_root / domain / f"{seed}.npz").g.astype(float)))
+        panels.append(
+            (domain, "truth", load_dataset(data_root / domain / f"{seed}.npz").g.astype(float))
+        )
         for method in method_order(list(sub["method"].unique()), spec):
             settings = set(sub.loc[sub["method"] == method, "setting"])
             setting = "int" if "int" in settings else "obs"
@@ -94,7 +108,7 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     spec = load_tables_spec(args.spec)
     pred_root, data_root = Path(args.predictions), Path(args.data)
-    df = check_metrics_frame(pd.read_csv(args.metrics), source=args.metrics)
+    df = read_metrics_csv(args.metrics)
     runs = df[["domain", "setting", "method", "seed"]].drop_duplicates()
     df = df.merge(dataset_sizes(runs, data_root), on=["domain", "seed"], how="left")
     fig_spec = spec["figures"]
@@ -102,12 +116,20 @@ def main(argv: list[str]) -> int:
     write_csv_atomic(curves, Path(args.out_dir) / "calibration.csv")
     made = {
         "boxplots": figures.boxplots(df, spec),
-        "auc_vs_d": figures.versus(df, spec, metrics=fig_spec["curve_metrics"], x="n_vars",
-                                   xlabel="variables d"),
-        "auc_vs_n": figures.versus(df, spec, metrics=fig_spec["curve_metrics"], x="n_rows",
-                                   xlabel="rows n"),
-        "walltime_vs_d": figures.versus(df, spec, metrics=[fig_spec["walltime_metric"]], x="n_vars",
-                                        xlabel="variables d", log_y=True),
+        "auc_vs_d": figures.versus(
+            df, spec, metrics=fig_spec["curve_metrics"], x="n_vars", xlabel="variables d"
+        ),
+        "auc_vs_n": figures.versus(
+            df, spec, metrics=fig_spec["curve_metrics"], x="n_rows", xlabel="rows n"
+        ),
+        "walltime_vs_d": figures.versus(
+            df,
+            spec,
+            metrics=[fig_spec["walltime_metric"]],
+            x="n_vars",
+            xlabel="variables d",
+            log_y=True,
+        ),
         "calibration": figures.calibration(curves, spec),
         "heatmaps": figures.heatmaps(heatmap_panels(runs, pred_root, data_root, spec)),
     }

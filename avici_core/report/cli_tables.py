@@ -10,9 +10,7 @@ import logging
 import os
 from pathlib import Path
 
-import pandas as pd
-
-from avici_core.report.aggregate import check_metrics_frame, write_csv_atomic
+from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
 from avici_core.report.spec import load_tables_spec
 from avici_core.report.tables import summarize, to_csv_frame, to_latex, to_markdown
 
@@ -32,7 +30,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--out-dir", required=True, help="folder for <table>.{md,tex,csv}")
     args = parser.parse_args(argv)
     spec = load_tables_spec(args.spec)
-    df = check_metrics_frame(pd.read_csv(args.metrics), source=args.metrics)
+    df = read_metrics_csv(args.metrics)
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for table_id in spec["tables"]:
@@ -40,6 +38,10 @@ def main(argv: list[str]) -> int:
         write_text_atomic(to_markdown(summary, spec), out_dir / f"{table_id}.md")
         write_text_atomic(to_latex(summary, spec), out_dir / f"{table_id}.tex")
         write_csv_atomic(to_csv_frame(summary, spec), out_dir / f"{table_id}.csv")
-        log.info("table %s: %d rows x %d columns", table_id, len(summary.rows),
-                 len(summary.domains) * len(summary.metrics))
+        log.info(
+            "table %s: %d rows x %d columns",
+            table_id,
+            len(summary.rows),
+            len(summary.domains) * len(summary.metrics),
+        )
     return 0

@@ -18,12 +18,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-from avici_core.report.tables import method_label, method_order  # noqa: E402
+from avici_core.report.tables import method_label, method_order
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +68,23 @@ def boxplots(df: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
     panels = [f"{names[m]} ({s})" for s in ("obs", "int") for m in metrics]
     colors = palette(data["method"].unique(), spec)
     grid = sns.catplot(
-        data=data, kind="box", x="label", y="value", hue="label", order=list(colors),
-        hue_order=list(colors), palette=colors, col="domain", row="panel",
-        row_order=[p for p in panels if p in set(data["panel"])], sharey=False,
-        height=1.8, aspect=1.3, legend=False, linewidth=0.6, fliersize=2,
+        data=data,
+        kind="box",
+        x="label",
+        y="value",
+        hue="label",
+        order=list(colors),
+        hue_order=list(colors),
+        palette=colors,
+        col="domain",
+        row="panel",
+        row_order=[p for p in panels if p in set(data["panel"])],
+        sharey=False,
+        height=1.8,
+        aspect=1.3,
+        legend=False,
+        linewidth=0.6,
+        fliersize=2,
     )
     grid.set_titles("{row_name} | {col_name}").set_axis_labels("", "")
     for ax in grid.axes.flat:
@@ -79,17 +92,36 @@ def boxplots(df: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
     return grid.figure
 
 
-def versus(df: pd.DataFrame, spec: dict[str, Any], *, metrics: list[str], x: str,
-           xlabel: str, log_y: bool = False) -> plt.Figure:
+def versus(
+    df: pd.DataFrame,
+    spec: dict[str, Any],
+    *,
+    metrics: list[str],
+    x: str,
+    xlabel: str,
+    log_y: bool = False,
+) -> plt.Figure:
     """Mean ± standard error of ``metrics`` against a size column (n_vars or n_rows)."""
     data = labelled(ok_rows(df, metrics), spec)
     if data.empty:
         return placeholder(f"no successful runs with metrics {metrics}")
     colors = palette(data["method"].unique(), spec)
     grid = sns.catplot(
-        data=data, kind="point", x=x, y="value", hue="label", hue_order=list(colors),
-        palette=colors, col="metric", row="setting", errorbar="se", sharey=False,
-        height=1.9, aspect=1.3, markersize=3, linewidth=1,
+        data=data,
+        kind="point",
+        x=x,
+        y="value",
+        hue="label",
+        hue_order=list(colors),
+        palette=colors,
+        col="metric",
+        row="setting",
+        errorbar="se",
+        sharey=False,
+        height=1.9,
+        aspect=1.3,
+        markersize=3,
+        linewidth=1,
     )
     grid.set_titles("{col_name} ({row_name})").set_axis_labels(xlabel, "")
     if log_y:
@@ -117,7 +149,9 @@ def reliability(probs: np.ndarray, truth: np.ndarray, n_bins: int) -> pd.DataFra
         raise ValueError("reliability needs probabilities in [0, 1] for at least one edge")
     idx = np.minimum((p * n_bins).astype(int), n_bins - 1)  # [m]
     frame = pd.DataFrame({"bin": idx, "p": p, "y": y})
-    out = frame.groupby("bin").agg(count=("p", "size"), confidence=("p", "mean"), accuracy=("y", "mean"))
+    out = frame.groupby("bin").agg(
+        count=("p", "size"), confidence=("p", "mean"), accuracy=("y", "mean")
+    )
     return out.reset_index()
 
 
@@ -140,11 +174,22 @@ def calibration(curves: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
                 continue
             label = method_label(method, spec)
             ece = expected_calibration_error(c)
-            ax.plot(c["confidence"], c["accuracy"], "o-", ms=3, color=colors[label],
-                    label=f"{label} (ECE {ece:.3f})")
+            ax.plot(
+                c["confidence"],
+                c["accuracy"],
+                "o-",
+                ms=3,
+                color=colors[label],
+                label=f"{label} (ECE {ece:.3f})",
+            )
         ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted p(edge)", ylabel="fraction of true edges",
-               title=setting)
+        ax.set(
+            xlim=(0, 1),
+            ylim=(0, 1),
+            xlabel="predicted p(edge)",
+            ylabel="fraction of true edges",
+            title=setting,
+        )
         ax.legend(fontsize=6, loc="upper left")
     fig.tight_layout()
     return fig
@@ -160,8 +205,9 @@ def heatmaps(panels: list[tuple[str, str, np.ndarray | None]]) -> plt.Figure:
     rows = list(dict.fromkeys(r for r, _, _ in panels))
     cols = list(dict.fromkeys(c for _, c, _ in panels))
     size = min(1.4, WIDTH_IN / len(cols))
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(size * len(cols), size * len(rows)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), len(cols), figsize=(size * len(cols), size * len(rows)), squeeze=False
+    )
     for ax in axes.flat:
         ax.set_axis_off()
     image = None
@@ -169,7 +215,9 @@ def heatmaps(panels: list[tuple[str, str, np.ndarray | None]]) -> plt.Figure:
         ax = axes[rows.index(r), cols.index(c)]
         ax.set_title(f"{c}\n{r}" if rows.index(r) == 0 else r, fontsize=6)
         if mat is None:
-            ax.text(0.5, 0.5, "failed", ha="center", va="center", fontsize=6, transform=ax.transAxes)
+            ax.text(
+                0.5, 0.5, "failed", ha="center", va="center", fontsize=6, transform=ax.transAxes
+            )
             continue
         image = ax.imshow(mat, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
     if image is not None:

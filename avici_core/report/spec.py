@@ -20,7 +20,7 @@ def _fill_defaults(validator_class: type) -> type:
     """A validator class that also writes each property's ``default`` into the instance."""
     check_properties = validator_class.VALIDATORS["properties"]
 
-    def properties(validator, props, instance, schema):  # noqa: ANN001 (jsonschema hook)
+    def properties(validator, props, instance, schema):
         if isinstance(instance, dict):
             for name, sub in props.items():
                 if "default" in sub and name not in instance:

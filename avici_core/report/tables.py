@@ -37,7 +37,16 @@ class Summary:
 
 
 SUMMARY_COLUMNS = (
-    "setting", "method", "domain", "metric", "mean", "spread", "n", "n_failed", "n_timeout", "bold",
+    "setting",
+    "method",
+    "domain",
+    "metric",
+    "mean",
+    "spread",
+    "n",
+    "n_failed",
+    "n_timeout",
+    "bold",
 )
 
 
@@ -99,7 +108,9 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
     sub = df[df["setting"].isin(table["settings"])]
     if table["methods"] is not None:
         sub = sub[sub["method"].isin(table["methods"])]
-    domains = list(table["domains"]) if table["domains"] is not None else sorted(sub["domain"].unique())
+    domains = (
+        list(table["domains"]) if table["domains"] is not None else sorted(sub["domain"].unique())
+    )
     sub = sub[sub["domain"].isin(domains)]
     if sub.empty:
         raise ValueError(
@@ -110,10 +121,15 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
     rows = [
         (setting, method)
         for setting in table["settings"]
-        for method in method_order(list(sub.loc[sub["setting"] == setting, "method"].unique()), spec)
+        for method in method_order(
+            list(sub.loc[sub["setting"] == setting, "method"].unique()), spec
+        )
     ]
     ok = sub[(sub["status"] == "ok") & np.isfinite(sub["value"])]
-    values = {key: g["value"].to_numpy(float) for key, g in ok.groupby(["setting", "method", "domain", "metric"])}
+    values = {
+        key: g["value"].to_numpy(float)
+        for key, g in ok.groupby(["setting", "method", "domain", "metric"])
+    }
     records = []
     for domain in domains:
         for metric in metrics:
@@ -121,14 +137,25 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
                 group = [r for r in rows if r[0] == setting]
                 vals = [values.get((s, m, domain, metric), np.empty(0)) for s, m in group]
                 flags = bold_flags(
-                    vals, higher_is_better=spec["metrics"][metric]["higher_is_better"], alpha=spec["alpha"]
+                    vals,
+                    higher_is_better=spec["metrics"][metric]["higher_is_better"],
+                    alpha=spec["alpha"],
                 )
                 for (s, m), v, bold in zip(group, vals, flags):
                     c = counts.loc[(s, m, domain)] if (s, m, domain) in counts.index else {}
                     records.append(
-                        (s, m, domain, metric, v.mean() if v.size else math.nan,
-                         spread(v, spec["dispersion"]), int(v.size),
-                         int(c.get("failed", 0)), int(c.get("timeout", 0)), bold)
+                        (
+                            s,
+                            m,
+                            domain,
+                            metric,
+                            v.mean() if v.size else math.nan,
+                            spread(v, spec["dispersion"]),
+                            int(v.size),
+                            int(c.get("failed", 0)),
+                            int(c.get("timeout", 0)),
+                            bold,
+                        )
                     )
     cells = pd.DataFrame.from_records(records, columns=list(SUMMARY_COLUMNS))
     n_datasets = sorted(sub.groupby("domain")["seed"].nunique().unique().tolist())
@@ -184,7 +211,8 @@ def footnote(summary: Summary, spec: dict[str, Any]) -> str:
 
 def _lookup(summary: Summary) -> dict[tuple[str, str, str, str], pd.Series]:
     return {
-        (r["setting"], r["method"], r["domain"], r["metric"]): r for _, r in summary.cells.iterrows()
+        (r["setting"], r["method"], r["domain"], r["metric"]): r
+        for _, r in summary.cells.iterrows()
     }
 
 
@@ -192,7 +220,9 @@ def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
     """GitHub Markdown: caption, pipe table with **bold** cells, footnote."""
     cells = _lookup(summary)
     header = ["setting", "method"] + [
-        f"{d} {spec['metrics'][m].get('label', m)}" for d in summary.domains for m in summary.metrics
+        f"{d} {spec['metrics'][m].get('label', m)}"
+        for d in summary.domains
+        for m in summary.metrics
     ]
     body = []
     for setting, method in summary.rows:
@@ -212,8 +242,18 @@ def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
 
 def latex_escape(text: str) -> str:
     """Escape LaTeX's special characters in ids and labels."""
-    table = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-             "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
+    table = {
+        "\\": r"\textbackslash{}",
+        "&": r"\&",
+        "%": r"\%",
+        "$": r"\$",
+        "#": r"\#",
+        "_": r"\_",
+        "{": r"\{",
+        "}": r"\}",
+        "~": r"\textasciitilde{}",
+        "^": r"\^{}",
+    }
     return "".join(table.get(ch, ch) for ch in text)
 
 
@@ -233,17 +273,28 @@ def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
         rf"\label{{tab:{summary.table_id}}}",
         r"\begin{tabular}{l" + "c" * (n_cols - 1) + "}",
         r"\toprule",
-        " & ".join([""] + [rf"\multicolumn{{{k}}}{{c}}{{{latex_escape(d)}}}" for d in summary.domains])
+        " & ".join(
+            [""] + [rf"\multicolumn{{{k}}}{{c}}{{{latex_escape(d)}}}" for d in summary.domains]
+        )
         + r" \\",
-        "".join(rf"\cmidrule(lr){{{2 + i * k}-{1 + (i + 1) * k}}}" for i in range(len(summary.domains))),
+        "".join(
+            rf"\cmidrule(lr){{{2 + i * k}-{1 + (i + 1) * k}}}" for i in range(len(summary.domains))
+        ),
         " & ".join(
             ["method"]
-            + [latex_escape(spec["metrics"][m].get("label", m)) for _ in summary.domains for m in summary.metrics]
+            + [
+                latex_escape(spec["metrics"][m].get("label", m))
+                for _ in summary.domains
+                for m in summary.metrics
+            ]
         )
         + r" \\",
     ]
     for setting in dict.fromkeys(s for s, _ in summary.rows):
-        lines += [r"\midrule", rf"\multicolumn{{{n_cols}}}{{l}}{{\emph{{{SETTING_NAMES[setting]}}}}} \\"]
+        lines += [
+            r"\midrule",
+            rf"\multicolumn{{{n_cols}}}{{l}}{{\emph{{{SETTING_NAMES[setting]}}}}} \\",
+        ]
         for _, method in (r for r in summary.rows if r[0] == setting):
             row = [latex_escape(method_label(method, spec))]
             for d in summary.domains:
@@ -266,4 +317,4 @@ def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
 def to_csv_frame(summary: Summary, spec: dict[str, Any]) -> pd.DataFrame:
     """Numbers for re-plotting: one row per cell with numeric mean and spread."""
     out = summary.cells.rename(columns={"spread": spec["dispersion"]})
-    return out.assign(table=summary.table_id)[["table"] + list(out.columns)]
+    return out.assign(table=summary.table_id)[["table", *list(out.columns)]]

@@ -55,7 +55,9 @@ def avici_model(method):
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
 DOMAINS = select("domains", config["domains"], DOMAIN_REGISTRY, set(DOMAIN_REGISTRY) - TRAINING_DOMAINS)
-METHODS = select("methods", config["methods"], METHOD_REGISTRY, METHOD_REGISTRY)
+METHODS = select(
+    "methods", config["methods"], METHOD_REGISTRY, {m for m, s in METHOD_REGISTRY.items() if s.default}
+)
 SETTINGS = list(config["settings"])
 SEEDS = list(range(config["first_seed"], config["first_seed"] + config["n_seeds"]))
 

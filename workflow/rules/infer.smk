@@ -22,4 +22,4 @@ rule run_method:
     shell:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {wildcards.seed}"
-        " --out {output} > {log} 2>&1"
+        " --threads {threads} --out {output} > {log} 2>&1"
