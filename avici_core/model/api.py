@@ -142,8 +142,7 @@ def check_params_match(model: AviciModel) -> None:
     expected = jax.eval_shape(
         lambda: model._net.init(jax.random.key(0), jnp.zeros((1, 2, 2, 2)), False, False)
     )
-    want = {k: tuple(v.shape) for k, v in ckpt.flatten_tree(expected).items()}
-    have = {k: tuple(v.shape) for k, v in ckpt.flatten_tree(model.params).items()}
+    want, have = _shapes(expected), _shapes(model.params)
     if want != have:
         missing = sorted(set(want) - set(have))
         extra = sorted(set(have) - set(want))
@@ -152,3 +151,7 @@ def check_params_match(model: AviciModel) -> None:
             f"parameters do not match the model config: missing {missing[:5]}, unexpected "
             f"{extra[:5]}, wrong shape {wrong[:5]}"
         )
+
+
+def _shapes(params: Params) -> dict[str, tuple[int, ...]]:
+    return {f"{m}/{n}": tuple(a.shape) for m, leaves in params.items() for n, a in leaves.items()}
