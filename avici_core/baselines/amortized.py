@@ -20,7 +20,13 @@ def resolve_model(model: str) -> str:
     return model
 
 
-@register("avici", interventional=True, standardize=False, output_kind="probs")
+@register(
+    "avici",
+    interventional=True,
+    standardize=False,
+    output_kind="probs",
+    preload=("avici_core.model",),
+)
 def avici(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, model: str) -> MethodOutput:
     """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``."""
     from avici_core.model import load_model

@@ -64,4 +64,5 @@ def bootstrap_implementation(inner: Implementation) -> Implementation:
         standardize=inner.standardize,
         context=tuple(dict.fromkeys((*inner.context, "truth"))),
         output_kind="probs",
+        preload=inner.preload,
     )

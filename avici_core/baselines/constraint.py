@@ -9,12 +9,14 @@ from avici_core.baselines.implementations import register
 from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
 
+CL_PC = "causallearn.search.ConstraintBased.PC"
+
 
 def _cpdag_output(cpdag: np.ndarray, **meta: object) -> MethodOutput:
     return MethodOutput(cpdag_scores(cpdag), cpdag, "cpdag", meta=dict(meta))
 
 
-@register("pc", output_kind="cpdag")
+@register("pc", output_kind="cpdag", preload=(CL_PC,))
 def pc(
     rng: np.random.Generator,
     x: np.ndarray,
@@ -34,7 +36,7 @@ def pc(
     return _cpdag_output(from_endpoint_matrix(cg.G.graph), n_rows_used=int(rows.shape[0]))
 
 
-@register("jci-pc", interventional=True, output_kind="cpdag")
+@register("jci-pc", interventional=True, output_kind="cpdag", preload=(CL_PC,))
 def jci_pc(
     rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, alpha: float = 0.05
 ) -> MethodOutput:

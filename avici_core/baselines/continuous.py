@@ -9,7 +9,7 @@ from avici_core.baselines.implementations import register
 from avici_core.baselines.prediction import MethodOutput
 
 
-@register("dagma-linear", output_kind="weighted")
+@register("dagma-linear", output_kind="weighted", preload=("dagma.linear",))
 def dagma_linear(
     rng: np.random.Generator,
     x: np.ndarray,

@@ -9,7 +9,7 @@ from avici_core.baselines.implementations import register
 from avici_core.baselines.prediction import MethodOutput
 
 
-@register("direct-lingam", output_kind="weighted")
+@register("direct-lingam", output_kind="weighted", preload=("lingam",))
 def direct_lingam(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOutput:
     """Scores ``|W|``; the graph is lingam's pruned (adaptive-lasso) support. lingam is child-row."""
     import lingam

@@ -37,7 +37,7 @@ def _testers(x: np.ndarray, mask: np.ndarray, alpha: float, alpha_inv: float):
     return ci, inv, [targets[r] for r in present]
 
 
-@register("gsp")
+@register("gsp", preload=("causaldag",))
 def gsp(
     rng: np.random.Generator,
     x: np.ndarray,
@@ -56,7 +56,7 @@ def gsp(
     return _dag_output(d, dag)
 
 
-@register("igsp", interventional=True)
+@register("igsp", interventional=True, preload=("causaldag",))
 def igsp(
     rng: np.random.Generator,
     x: np.ndarray,
@@ -75,7 +75,7 @@ def igsp(
     return _dag_output(d, dag)
 
 
-@register("ut-igsp", interventional=True)
+@register("ut-igsp", interventional=True, preload=("causaldag",))
 def ut_igsp(
     rng: np.random.Generator,
     x: np.ndarray,

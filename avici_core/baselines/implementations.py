@@ -49,6 +49,7 @@ class Implementation:
     standardize: bool = True  # False: gets raw values (var-sort, AVICI standardizes itself)
     context: tuple[str, ...] = ()  # subset of CONTEXT_KEYS
     output_kind: str = "dag"  # kind of the hard graph it returns (bootstrap orients "cpdag")
+    preload: tuple[str, ...] = ()  # modules imported before the clock starts (walltime = call only)
 
 
 _REGISTRY: dict[str, Implementation] = {}
@@ -61,6 +62,7 @@ def register(
     standardize: bool = True,
     context: tuple[str, ...] = (),
     output_kind: str = "dag",
+    preload: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., MethodOutput]], Callable[..., MethodOutput]]:
     """Decorator adding a wrapper under ``name``; a second registration of a name is an error."""
     unknown = set(context) - set(CONTEXT_KEYS)
@@ -71,7 +73,7 @@ def register(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"implementation {name!r} is registered twice")
         _REGISTRY[name] = Implementation(
-            name, fn, interventional, standardize, tuple(context), output_kind
+            name, fn, interventional, standardize, tuple(context), output_kind, tuple(preload)
         )
         return fn
 

@@ -11,7 +11,7 @@ from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
 
 
-@register("ges", output_kind="cpdag")
+@register("ges", output_kind="cpdag", preload=("causallearn.search.ScoreBased.GES",))
 def ges(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOutput:
     from causallearn.search.ScoreBased.GES import ges as cl_ges
 
@@ -19,7 +19,7 @@ def ges(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOutp
     return _cpdag_output(from_endpoint_matrix(record["G"].graph))
 
 
-@register("grasp", output_kind="cpdag")
+@register("grasp", output_kind="cpdag", preload=("causallearn.search.PermutationBased.GRaSP",))
 def grasp(
     rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, depth: int = 3
 ) -> MethodOutput:
@@ -30,7 +30,7 @@ def grasp(
     return _cpdag_output(from_endpoint_matrix(g.graph))
 
 
-@register("boss", output_kind="cpdag")
+@register("boss", output_kind="cpdag", preload=("causallearn.search.PermutationBased.BOSS",))
 def boss(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOutput:
     from causallearn.search.PermutationBased.BOSS import boss as cl_boss
 
@@ -38,7 +38,7 @@ def boss(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOut
     return _cpdag_output(from_endpoint_matrix(g.graph))
 
 
-@register("flop", output_kind="cpdag")
+@register("flop", output_kind="cpdag", preload=("flopsearch",))
 def flop(
     rng: np.random.Generator,
     x: np.ndarray,
@@ -54,7 +54,7 @@ def flop(
     return _cpdag_output((m != 0).astype(np.int8))
 
 
-@register("gies", interventional=True, output_kind="cpdag")
+@register("gies", interventional=True, output_kind="cpdag", preload=("gies",))
 def gies(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray) -> MethodOutput:
     """One environment per distinct target set, known targets (the paper's GaussL0penIntScore)."""
     import gies as gies_pkg
