@@ -147,13 +147,10 @@ class FittedSCM:
         return u
 
     def propagate(self, u: np.ndarray, do: DoMap | None = None) -> np.ndarray:
-        """Attributes [n, d] from noise u, with the ``do`` nodes clamped, in topological order."""
+        """Attributes [n, d] from noise u, ``do`` nodes clamped (per row; NaN = not intervened)."""
         do = do or {}
         a = np.zeros(u.shape)
         for j in self.order:
-            if j in do:
-                a[:, j] = do[j]
-                continue
             out = self.outputs(a)[j]
             at = self.attrs[j]
             if at.categorical:
@@ -161,7 +158,15 @@ class FittedSCM:
             else:
                 s = out[:, 0] + np.exp(np.clip(out[:, 1], -7.0, 5.0)) * u[:, j]
                 a[:, j] = from_real(at, np.clip(s, -CLIP, CLIP))
+            if j in do:  # NaN entries leave that row's node to its mechanism
+                a[:, j] = np.where(np.isnan(do[j]), a[:, j], do[j])
         return a
+
+    def sample_noise(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """Noise from the model's own priors: U(0, 1) categorical, N(0, 1) continuous: [n, d]."""
+        return np.stack(
+            [rng.random(n) if at.categorical else rng.standard_normal(n) for at in self.attrs], 1
+        )
 
     def counterfactual(self, rng: np.random.Generator, a: np.ndarray, do: DoMap) -> np.ndarray:
         """Abduction (hidden nodes imputed first), action, prediction: a* [n, d]."""

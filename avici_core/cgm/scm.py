@@ -127,14 +127,16 @@ class Domain(abc.ABC):
         """Grey image in 0..255, [n, s, s] float, from attributes and image noise."""
 
     def propagate(self, u: np.ndarray, do: DoMap | None = None) -> np.ndarray:
-        """Attributes [n, d] from noise, with ``do`` nodes clamped (their descendants follow)."""
+        """Attributes [n, d] from noise, ``do`` nodes clamped (per row; NaN = not intervened)."""
         do = do or {}
         for j in do:
             if not 0 <= j < self.d:
                 raise ValueError(f"intervened attribute index {j} is out of range 0..{self.d - 1}")
         a = np.zeros(u.shape)
         for j in topological_order(self.graph):
-            a[:, j] = do[j] if j in do else self.mechanism(j, a, u[:, j])
+            a[:, j] = self.mechanism(j, a, u[:, j])
+            if j in do:  # NaN entries leave that row's node to its mechanism
+                a[:, j] = np.where(np.isnan(do[j]), a[:, j], do[j])
         return a
 
     def render(self, a: np.ndarray, v: np.ndarray) -> np.ndarray:
