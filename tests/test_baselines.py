@@ -229,6 +229,7 @@ def tiny_dataset(path: Path) -> None:
     mask[:, 1] = 1
     x_int = chain_data(100, seed=1)
     x_int[:, 1] = 2.0 + np.random.default_rng(2).normal(size=100)
+    x_int[:, 2] = -x_int[:, 1] + np.random.default_rng(3).normal(size=100)
     save_dataset(
         path,
         Dataset(
@@ -341,3 +342,43 @@ def test_run_method_and_score_clis(tmp_path):
     assert ges_shd["status"].item() == "ok" and ges_shd["value"].item() == 0
     slow = rows.query("method == 'slow'")
     assert (slow["status"] == "timeout").all() and slow["value"].isna().all()
+
+
+def interventional_chain(n_obs: int = 300, n_int: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(2)
+    x_int = chain_data(n_int, seed=1)
+    x_int[:, 1] = 2.0 + rng.normal(size=n_int)  # perfect intervention on node 1
+    x_int[:, 2] = -x_int[:, 1] + rng.normal(size=n_int)  # its child follows
+    mask = np.zeros((n_obs + n_int, 3), np.int8)
+    mask[n_obs:, 1] = 1
+    return np.concatenate([chain_data(n_obs), x_int]), mask
+
+
+@pytest.mark.parametrize(
+    "impl, hparams",
+    [
+        ("pc", {"ci_test": "kci", "max_rows": 80}),
+        ("grasp", {}),
+        ("boss", {}),
+        ("gsp", {}),
+        ("igsp", {}),
+        ("jci-pc", {}),
+        ("var-sort", {}),
+    ],
+)
+def test_optional_methods_run_and_find_the_chain_skeleton(impl, hparams):
+    if impl in ("igsp", "jci-pc"):
+        x, mask = interventional_chain()
+    else:
+        x, mask = chain_data(600), None
+    pred = run(impl, x, mask, hparams, 0, timeout_s=120, truth=CHAIN)
+    assert pred.status == "ok", pred.message
+    skeleton = (pred.graph | pred.graph.T) != 0
+    np.testing.assert_array_equal(skeleton, (CHAIN | CHAIN.T) != 0, err_msg=impl)
+    if impl == "pc":
+        assert pred.meta["n_rows_used"] == 80
+
+
+def test_r2_sort_reference_runs():
+    pred = run("r2-sort", chain_data(600), None, {}, 0, timeout_s=60)
+    assert pred.status == "ok" and pred.kind == "weighted" and len(pred.meta["order"]) == 3
