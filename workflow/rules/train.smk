@@ -11,6 +11,7 @@ rule train_model:
         out=MODEL_DIR,
         model=model_entry,
     threads: model_threads
+    priority: 10  # start early: every AVICI prediction waits for it
     resources:
         gpu=model_resource("gpu"),
         cpus_per_gpu=model_resource("cpus_per_gpu"),

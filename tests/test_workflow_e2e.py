@@ -1,0 +1,89 @@
+"""Real workflow runs in a scratch directory: the quick config end to end, a second run that does
+nothing, a killed run that resumes without redoing finished jobs, and the Snakemake report.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from avici_core.report.aggregate import read_metrics_csv
+from test_workflow import copy_workflow, jobs_by_rule, snakemake
+
+pytestmark = pytest.mark.slow
+FIGURES = ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps")
+
+
+def test_quick_config_end_to_end(tmp_path: Path):
+    wf = copy_workflow(tmp_path)
+    start = time.perf_counter()
+    r = snakemake(wf, "--profile", "local", "--configfile", "config/quick.yaml", timeout=900)
+    elapsed = time.perf_counter() - start
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert elapsed < 300, f"quick config took {elapsed:.0f} s"
+    metrics = read_metrics_csv(wf / "results" / "metrics" / "all.csv")
+    assert set(metrics["domain"]) == {"lin-gauss", "rff-gauss"}
+    assert set(metrics["method"]) == {"pc", "ges", "lingam", "avici-quick"}
+    ok = metrics[metrics["status"] == "ok"]
+    for metric in ("f1", "precision", "recall", "auroc", "auprc"):
+        assert ok.loc[ok["metric"] == metric, "value"].between(0, 1).all(), metric
+    table = pd.read_csv(wf / "results" / "tables" / "benchmark.csv")
+    assert (table["n"] + table["n_failed"] + table["n_timeout"] == 3).all()
+    assert table.groupby(["setting", "domain", "metric"])["bold"].any().all()
+    md = (wf / "results" / "tables" / "benchmark.md").read_text()
+    assert "AVICI (quick)" in md and "| interventional |" in md.replace("  ", " ").replace("  ", " ")
+    for name in FIGURES:
+        for ext in ("pdf", "png"):
+            assert (wf / "results" / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    assert (wf / "results" / "models" / "quick" / "final.json").exists()
+    # a second run finds nothing to do
+    again = snakemake(wf, "-n", "--profile", "local", "--configfile", "config/quick.yaml")
+    assert again.returncode == 0 and jobs_by_rule(again.stdout) == {}, again.stdout
+    # the report holds every table and figure
+    rep = snakemake(wf, "--configfile", "config/quick.yaml", "--report", "report.html")
+    assert rep.returncode == 0, rep.stderr[-3000:]
+    html = (wf / "report.html").read_text(errors="replace")
+    for name in (*FIGURES, "benchmark.md", "benchmark.csv"):
+        assert name in html, name
+
+
+def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path: Path):
+    wf = copy_workflow(tmp_path)
+    args = ["--profile", "local", "--cores", "1", "--configfile", "fixtures/tiny.yaml"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", *args], cwd=wf, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True, env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
+    scores = wf / "results" / "metrics" / "lin-gauss"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and len(list(scores.rglob("*.csv"))) < 1:
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)  # the whole run, jobs included, without any clean-up
+    proc.wait()
+    done = {p: p.stat().st_mtime_ns for p in (wf / "results").rglob("*") if p.is_file()}
+    assert any(p.suffix == ".csv" for p in done), "the run was killed before any job finished"
+    assert snakemake(wf, "--unlock", *args).returncode == 0
+    plan = jobs_by_rule(snakemake(wf, "-n", *args).stdout)
+    assert plan.get("score_prediction", 0) < 4  # 2 seeds x 2 methods, some already finished
+    r = snakemake(wf, *args)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    finished = {p: t for p, t in done.items() if p.suffix in (".csv", ".npz")}
+    assert all(p.stat().st_mtime_ns == t for p, t in finished.items()), "a finished job was redone"
+    assert jobs_by_rule(snakemake(wf, "-n", *args).stdout) == {}
+
+
+def test_adding_a_domain_computes_that_domain_only(tmp_path: Path):
+    wf = copy_workflow(tmp_path)
+    args = ["--profile", "local", "--configfile", "fixtures/tiny.yaml"]
+    assert snakemake(wf, *args).returncode == 0
+    plan = snakemake(wf, "-n", *args, "--config", "domains=[lin-gauss,rff-gauss]")
+    jobs = jobs_by_rule(plan.stdout)
+    assert jobs["simulate_dataset"] == 2 and jobs["run_method"] == 4, jobs
+    assert "results/data/lin-gauss" not in plan.stdout
