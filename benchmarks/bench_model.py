@@ -1,0 +1,177 @@
+"""Speed and memory of the AVICI network; ratios against the original package in the same run.
+
+  python benchmarks/bench_model.py [--quick] [--ref-python /work/avici-ref-venv/bin/python]
+
+1. Reference (same weights, same inputs): warm jitted forward at n=1000, d=20 and one jitted
+   LAMB update at d=20, batch 8, n=200 of the original (``avici_ref_model_driver.py`` in its own
+   venv, called as a subprocess) vs ours; max |probability difference| is printed too.
+2. Grid: forward wall time and peak RSS for n x d on the plain and the blockwise row-attention
+   path, each in a fresh subprocess (RSS is per process); GFLOP/s = XLA cost analysis of the
+   plain forward / time (cost analysis undercounts loops, so the plain count is the work for both).
+   Plain combos whose ``[d, H, n, n]`` logits would exceed ``--plain-limit-gib`` are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from avici_core.model.network import ModelConfig, make_network
+from avici_core.model.train import TrainConfig, _step_fn, make_optimizer
+from avici_core.model.loss import init_dual
+from avici_core.model.train import TrainState
+
+log = logging.getLogger("bench_model")
+HERE = Path(__file__).resolve().parent
+PLAIN = 10**9  # row_block larger than any n: the plain path
+
+
+def _data(seed: int, shape: tuple[int, ...]) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    x = np.zeros((*shape, 2), np.float32)
+    x[..., 0] = rng.normal(size=shape)
+    return x
+
+
+def _params(config: ModelConfig, d: int):
+    return make_network(config).init(jax.random.key(0), jnp.zeros((1, 4, d, 2)), False, False)
+
+
+def _timed(fn, *args) -> float:
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    return time.perf_counter() - start
+
+
+def forward_flops(n: int, d: int) -> float:
+    config = ModelConfig(row_block=PLAIN)
+    net = make_network(config)
+    f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
+    params = jax.eval_shape(lambda: _params(config, d))
+    lowered = f.lower(params, jax.ShapeDtypeStruct((1, n, d, 2), jnp.float32))
+    return float(lowered.compile().cost_analysis()["flops"])
+
+
+def child(n: int, d: int, blockwise: bool) -> None:
+    """One forward in this process; prints JSON (time, peak RSS)."""
+    config = ModelConfig() if blockwise else ModelConfig(row_block=PLAIN)
+    net = make_network(config)
+    params = _params(config, d)
+    x = jnp.asarray(_data(0, (1, n, d)))
+    f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
+    first = _timed(f, params, x)
+    warm = _timed(f, params, x) if n * d <= 1000 * 100 else first  # big combos: one run only
+    rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib}))
+
+
+def run_child(n: int, d: int, blockwise: bool) -> dict:
+    cmd = [sys.executable, __file__, "--child", str(n), str(d), str(int(blockwise))]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def our_train_step(batch: dict[str, np.ndarray]) -> tuple[float, float]:
+    config = TrainConfig(dropout=0.0, n_vars=(20,))
+    net = make_network(config.model_config())
+    optimizer = make_optimizer(config, 1)
+    params = _params(config.model_config(), 20)
+    state = TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual())
+    step = jax.jit(_step_fn(config, net, optimizer))
+    x = np.concatenate([batch["train_x_obs"][:, :150], batch["train_x_int"]], axis=1)  # [8, 200, 20, 2]
+    args = (jax.random.key(0), jnp.asarray(x), jnp.asarray(batch["train_g"]), jnp.zeros(8, bool))
+    first = _timed(lambda: step(state, *args))
+    warm = _timed(lambda: step(state, *args))
+    return first, warm
+
+
+def reference(ref_python: str, n: int, d: int) -> None:
+    """Our forward and update vs the original's on identical weights and inputs."""
+    config = ModelConfig()
+    params = _params(config, d)
+    x = _data(1, (1, n, d))
+    rng = np.random.default_rng(2)
+    batch = {
+        "train_x_obs": _data(3, (8, 200, 20)),
+        "train_x_int": _data(4, (8, 50, 20)),
+        "train_g": np.triu(rng.random((8, 20, 20)) < 0.2, 1).astype(np.float32),
+    }
+    batch["train_x_int"][..., 0, 1] = 1.0
+    with tempfile.TemporaryDirectory() as tmp:
+        arrays = {f"param/{m}/{k}": np.asarray(v) for m, leaves in params.items() for k, v in leaves.items()}
+        np.savez(Path(tmp) / "in.npz", x=x, **arrays, **batch)
+        env = {**os.environ, "JAX_PLATFORMS": "cpu"}
+        cmd = [ref_python, str(HERE / "avici_ref_model_driver.py"), f"{tmp}/in.npz", f"{tmp}/out.npz"]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        ref = dict(np.load(Path(tmp) / "out.npz"))
+
+    net = make_network(config)
+    f = jax.jit(lambda p, x: jax.nn.sigmoid(net.apply(p, None, x, False, False)))
+    first = _timed(f, params, x)
+    warm = min(_timed(f, params, x) for _ in range(2))
+    diff = float(np.abs(np.asarray(f(params, x)) - ref["probs"]).max())
+    t_first, t_warm = our_train_step(batch)
+    print(f"\nreference, n={n} d={d}: max |p_ours - p_orig| = {diff:.2e}")
+    print("| what | original [s] | ours [s] | speed-up |\n|---|---|---|---|")
+    print(f"| forward warm | {ref['fwd_warm_s']:.2f} | {warm:.2f} | {ref['fwd_warm_s'] / warm:.2f}x |")
+    print(f"| forward first (incl. compile) | {ref['fwd_first_s']:.2f} | {first:.2f} | {ref['fwd_first_s'] / first:.2f}x |")
+    print(f"| train step warm (d=20, B=8, n=200) | {ref['train_warm_s']:.2f} | {t_warm:.2f} | {ref['train_warm_s'] / t_warm:.2f}x |")
+    print(f"| train step first | {ref['train_first_s']:.2f} | {t_first:.2f} | {ref['train_first_s'] / t_first:.2f}x |")
+
+
+def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
+    print("\n| n | d | GFLOP | path | first [s] | warm [s] | GFLOP/s | peak RSS [GiB] |")
+    print("|---|---|---|---|---|---|---|---|")
+    for d in ds:
+        for n in ns:
+            gflop = forward_flops(n, d) / 1e9
+            for blockwise in (False, True):
+                if not blockwise and d * 8 * n * n * 4 / 2**30 > plain_limit_gib:
+                    print(f"| {n} | {d} | {gflop:.0f} | plain | skipped (logits > {plain_limit_gib} GiB) | | | |")
+                    continue
+                r = run_child(n, d, blockwise)
+                name = "blockwise" if blockwise else "plain"
+                print(
+                    f"| {n} | {d} | {gflop:.0f} | {name} | {r['first_s']:.2f} | {r['warm_s']:.2f} | "
+                    f"{gflop / r['warm_s']:.0f} | {r['peak_rss_gib']:.2f} |",
+                    flush=True,
+                )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="n in {200, 1000}, d = 20 only")
+    parser.add_argument("--ref-python", default="/work/avici-ref-venv/bin/python")
+    parser.add_argument("--skip-reference", action="store_true")
+    parser.add_argument("--skip-grid", action="store_true")
+    parser.add_argument("--plain-limit-gib", type=float, default=4.0)
+    parser.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child[0], args.child[1], bool(args.child[2]))
+        return
+    logging.basicConfig(level=logging.INFO)
+    print(f"load average before: {os.getloadavg()}, CPUs: {os.cpu_count()}, jax {jax.__version__}")
+    if not args.skip_reference:
+        reference(args.ref_python, 1000, 20)
+    if not args.skip_grid:
+        ns, ds = ([200, 1000], [20]) if args.quick else ([200, 1000, 5000, 10000], [20, 51, 100])
+        grid(ns, ds, args.plain_limit_gib)
+    print(f"\nload average after: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
