@@ -15,7 +15,6 @@ OUT.npz: ``probs [B, d, d]``, ``fwd_first_s``, ``fwd_warm_s``, and ``train_first
 import sys
 import time
 
-import haiku as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -23,7 +22,15 @@ import optax
 from avici.model import BaseModel, InferenceModel
 from avici.utils.data_jax import jax_standardize_x
 
-KWARGS = dict(dim=128, layers=8, key_size=32, num_heads=8, widening_factor=4, dropout=0.0, cosine_temp_init=2.0)
+KWARGS = dict(
+    dim=128,
+    layers=8,
+    key_size=32,
+    num_heads=8,
+    widening_factor=4,
+    dropout=0.0,
+    cosine_temp_init=2.0,
+)
 
 
 def _timed(fn, *args):
@@ -37,7 +44,7 @@ def main(src, dst):
     params = {}
     for key in data.files:
         if key.startswith("param/"):
-            module, name = key[len("param/"):].rsplit("/", 1)
+            module, name = key[len("param/") :].rsplit("/", 1)
             params.setdefault(module, {})[name] = jnp.asarray(data[key])
     model = InferenceModel(
         model_class=BaseModel, model_kwargs=dict(KWARGS), acyclicity=None, mask_diag=True

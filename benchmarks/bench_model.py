@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import logging
 import os
@@ -29,10 +28,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from avici_core.model.network import ModelConfig, make_network
-from avici_core.model.train import TrainConfig, _step_fn, make_optimizer
 from avici_core.model.loss import init_dual
-from avici_core.model.train import TrainState
+from avici_core.model.network import ModelConfig, make_network
+from avici_core.model.train import TrainConfig, TrainState, _step_fn, make_optimizer
 
 log = logging.getLogger("bench_model")
 HERE = Path(__file__).resolve().parent
@@ -89,9 +87,13 @@ def our_train_step(batch: dict[str, np.ndarray]) -> tuple[float, float]:
     net = make_network(config.model_config())
     optimizer = make_optimizer(config, 1)
     params = _params(config.model_config(), 20)
-    state = TrainState(jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual())
+    state = TrainState(
+        jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
+    )
     step = jax.jit(_step_fn(config, net, optimizer))
-    x = np.concatenate([batch["train_x_obs"][:, :150], batch["train_x_int"]], axis=1)  # [8, 200, 20, 2]
+    x = np.concatenate(
+        [batch["train_x_obs"][:, :150], batch["train_x_int"]], axis=1
+    )  # [8, 200, 20, 2]
     args = (jax.random.key(0), jnp.asarray(x), jnp.asarray(batch["train_g"]), jnp.zeros(8, bool))
     first = _timed(lambda: step(state, *args))
     warm = _timed(lambda: step(state, *args))
@@ -111,10 +113,19 @@ def reference(ref_python: str, n: int, d: int) -> None:
     }
     batch["train_x_int"][..., 0, 1] = 1.0
     with tempfile.TemporaryDirectory() as tmp:
-        arrays = {f"param/{m}/{k}": np.asarray(v) for m, leaves in params.items() for k, v in leaves.items()}
+        arrays = {
+            f"param/{m}/{k}": np.asarray(v)
+            for m, leaves in params.items()
+            for k, v in leaves.items()
+        }
         np.savez(Path(tmp) / "in.npz", x=x, **arrays, **batch)
         env = {**os.environ, "JAX_PLATFORMS": "cpu"}
-        cmd = [ref_python, str(HERE / "avici_ref_model_driver.py"), f"{tmp}/in.npz", f"{tmp}/out.npz"]
+        cmd = [
+            ref_python,
+            str(HERE / "avici_ref_model_driver.py"),
+            f"{tmp}/in.npz",
+            f"{tmp}/out.npz",
+        ]
         subprocess.run(cmd, check=True, env=env, capture_output=True)
         ref = dict(np.load(Path(tmp) / "out.npz"))
 
@@ -126,10 +137,18 @@ def reference(ref_python: str, n: int, d: int) -> None:
     t_first, t_warm = our_train_step(batch)
     print(f"\nreference, n={n} d={d}: max |p_ours - p_orig| = {diff:.2e}")
     print("| what | original [s] | ours [s] | speed-up |\n|---|---|---|---|")
-    print(f"| forward warm | {ref['fwd_warm_s']:.2f} | {warm:.2f} | {ref['fwd_warm_s'] / warm:.2f}x |")
-    print(f"| forward first (incl. compile) | {ref['fwd_first_s']:.2f} | {first:.2f} | {ref['fwd_first_s'] / first:.2f}x |")
-    print(f"| train step warm (d=20, B=8, n=200) | {ref['train_warm_s']:.2f} | {t_warm:.2f} | {ref['train_warm_s'] / t_warm:.2f}x |")
-    print(f"| train step first | {ref['train_first_s']:.2f} | {t_first:.2f} | {ref['train_first_s'] / t_first:.2f}x |")
+    print(
+        f"| forward warm | {ref['fwd_warm_s']:.2f} | {warm:.2f} | {ref['fwd_warm_s'] / warm:.2f}x |"
+    )
+    print(
+        f"| forward first (incl. compile) | {ref['fwd_first_s']:.2f} | {first:.2f} | {ref['fwd_first_s'] / first:.2f}x |"
+    )
+    print(
+        f"| train step warm (d=20, B=8, n=200) | {ref['train_warm_s']:.2f} | {t_warm:.2f} | {ref['train_warm_s'] / t_warm:.2f}x |"
+    )
+    print(
+        f"| train step first | {ref['train_first_s']:.2f} | {t_first:.2f} | {ref['train_first_s'] / t_first:.2f}x |"
+    )
 
 
 def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
@@ -140,7 +159,9 @@ def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
             gflop = forward_flops(n, d) / 1e9
             for blockwise in (False, True):
                 if not blockwise and d * 8 * n * n * 4 / 2**30 > plain_limit_gib:
-                    print(f"| {n} | {d} | {gflop:.0f} | plain | skipped (logits > {plain_limit_gib} GiB) | | | |")
+                    print(
+                        f"| {n} | {d} | {gflop:.0f} | plain | skipped (logits > {plain_limit_gib} GiB) | | | |"
+                    )
                     continue
                 r = run_child(n, d, blockwise)
                 name = "blockwise" if blockwise else "plain"
@@ -152,7 +173,9 @@ def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="n in {200, 1000}, d = 20 only")
     parser.add_argument("--ref-python", default="/work/avici-ref-venv/bin/python")
     parser.add_argument("--skip-reference", action="store_true")

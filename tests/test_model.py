@@ -54,13 +54,17 @@ def test_parameter_tree_equals_stock_haiku_attention():
         with hk.experimental.name_scope("BaseModel"):
             z = hk.Linear(16)(x)
             q, k, v = (hk.LayerNorm(-1, True, True)(z) for _ in range(3))
-            mha = hk.MultiHeadAttention(2, 4, w_init=hk.initializers.VarianceScaling(2.0), model_size=16)
+            mha = hk.MultiHeadAttention(
+                2, 4, w_init=hk.initializers.VarianceScaling(2.0), model_size=16
+            )
             return mha(q, k, v)
 
     ref = jax.eval_shape(lambda: hk.transform(stock).init(jax.random.key(0), jnp.zeros((3, 4, 2))))
     ours = jax.eval_shape(lambda: _init(TINY, np.zeros((1, 3, 4, 2), np.float32)))
     for module, leaves in ref.items():
-        assert {k: v.shape for k, v in ours[module].items()} == {k: v.shape for k, v in leaves.items()}
+        assert {k: v.shape for k, v in ours[module].items()} == {
+            k: v.shape for k, v in leaves.items()
+        }
 
 
 @pytest.mark.parametrize("d", [2, 5, 30])
@@ -71,7 +75,9 @@ def test_shapes_and_masked_diagonal(d):
     assert np.all(np.isneginf(np.diagonal(logits, axis1=-2, axis2=-1)))
     off = logits[:, ~np.eye(d, dtype=bool)]
     assert np.all(np.isfinite(off))
-    assert np.all(np.abs(off + 3.0) <= np.exp(2.0) + 1e-4)  # cosine head at init: |logit - b| <= e^tau
+    assert np.all(
+        np.abs(off + 3.0) <= np.exp(2.0) + 1e-4
+    )  # cosine head at init: |logit - b| <= e^tau
 
 
 def test_unmasked_diagonal_is_finite():
@@ -108,10 +114,14 @@ def test_blockwise_gradients_match_plain():
 
     def grad(config):
         net = make_network(config)
-        f = lambda p: jnp.sum(jnp.where(jnp.eye(4, dtype=bool), 0.0, net.apply(p, None, x, False, False)))
+        f = lambda p: jnp.sum(
+            jnp.where(jnp.eye(4, dtype=bool), 0.0, net.apply(p, None, x, False, False))
+        )
         return jax.grad(f)(params)
 
-    for a, b in zip(jax.tree_util.tree_leaves(grad(TINY)), jax.tree_util.tree_leaves(grad(blockwise))):
+    for a, b in zip(
+        jax.tree_util.tree_leaves(grad(TINY)), jax.tree_util.tree_leaves(grad(blockwise))
+    ):
         np.testing.assert_allclose(a, b, atol=1e-4, rtol=1e-4)
 
 
@@ -146,7 +156,7 @@ def test_bce_ignores_masked_diagonal_and_has_finite_gradient():
     g = jnp.array([[[0, 1], [0, 0]]])
     expected = -(np.log(1 / (1 + np.exp(-2.0))) + np.log(1 - 1 / (1 + np.exp(1.0)))) / 2
     np.testing.assert_allclose(edge_bce(logits, g, mask_diag=True), expected, rtol=1e-6)
-    grads = jax.grad(lambda l: edge_bce(l, g, mask_diag=True))(logits)
+    grads = jax.grad(lambda lg: edge_bce(lg, g, mask_diag=True))(logits)
     assert np.all(np.isfinite(grads))
 
 
@@ -279,7 +289,9 @@ assert probs.shape == (51, 51) and np.isfinite(probs).all()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
 """
     env = {**__import__("os").environ, "JAX_PLATFORMS": "cpu"}
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=1800)
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=1800
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     peak_gib = float(out.stdout.strip().splitlines()[-1])
     assert peak_gib < 8.0, f"peak RSS {peak_gib:.2f} GiB"

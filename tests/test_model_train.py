@@ -27,7 +27,6 @@ from avici_core.model.network import make_network
 from avici_core.model.official import RestrictedUnpickler, restricted_load
 from avici_core.model.train import (
     TrainConfig,
-    Trainer,
     batch_size_per_device,
     curriculum,
     edge_metrics,
@@ -61,7 +60,13 @@ ENV = {**os.environ, "JAX_PLATFORMS": "cpu"}
 
 def test_paper_batch_sizes_curriculum_and_lr():
     assert {d: batch_size_per_device(d, 300) for d in (2, 5, 10, 20, 30, 40, 50)} == {
-        2: 27, 5: 23, 10: 19, 20: 13, 30: 9, 40: 7, 50: 6
+        2: 27,
+        5: 23,
+        10: 19,
+        20: 13,
+        30: 9,
+        40: 7,
+        50: 6,
     }
     p = curriculum((2, 5, 10, 20, 30, 40, 50), 300, 8)
     np.testing.assert_allclose(p, [0.004, 0.011, 0.027, 0.078, 0.169, 0.290, 0.422], atol=1.5e-3)
@@ -93,7 +98,11 @@ def test_train_config_validation_and_registry_forms(tmp_path):
 
 def test_edge_metrics_perfect_and_inverted():
     g = np.array([[[0, 1, 0], [0, 0, 1], [0, 0, 0]]])
-    assert edge_metrics(g * 0.9 + 0.05, g, mask_diag=True) == {"auroc": 1.0, "auprc": 1.0, "f1": 1.0}
+    assert edge_metrics(g * 0.9 + 0.05, g, mask_diag=True) == {
+        "auroc": 1.0,
+        "auprc": 1.0,
+        "f1": 1.0,
+    }
     assert edge_metrics(1 - g * 0.9, g, mask_diag=True)["auroc"] == 0.0
 
 
@@ -101,12 +110,16 @@ def test_checkpoint_roundtrip_keep_last_and_atomic_files(tmp_path):
     params = {"m/linear": {"w": np.arange(6.0).reshape(2, 3), "b": np.zeros(3)}}
     opt_state = optax.lamb(1e-3).init(params)
     for step in (1, 2, 3):
-        ckpt.save_checkpoint(tmp_path, step, {"params": params, "opt_state": opt_state}, {"x": step}, keep=2)
+        ckpt.save_checkpoint(
+            tmp_path, step, {"params": params, "opt_state": opt_state}, {"x": step}, keep=2
+        )
     assert ckpt.checkpoint_steps(tmp_path) == [2, 3]
     assert not list(tmp_path.glob("*.tmp"))
     trees, meta = ckpt.load_checkpoint(tmp_path)
     assert meta == {"step": 3, "x": 3}
-    np.testing.assert_array_equal(ckpt.unflatten_params(trees["params"])["m/linear"]["w"], params["m/linear"]["w"])
+    np.testing.assert_array_equal(
+        ckpt.unflatten_params(trees["params"])["m/linear"]["w"], params["m/linear"]["w"]
+    )
     restored = ckpt.unflatten_like(opt_state, trees["opt_state"], what="opt_state")
     assert jax.tree_util.tree_structure(restored) == jax.tree_util.tree_structure(opt_state)
     with pytest.raises(ValueError, match="missing"):
@@ -116,7 +129,16 @@ def test_checkpoint_roundtrip_keep_last_and_atomic_files(tmp_path):
 
 
 def _train_cmd(config_path: Path, out: Path, steps: int | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "avici_core", "train", "--config", str(config_path), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "avici_core",
+        "train",
+        "--config",
+        str(config_path),
+        "--out",
+        str(out),
+    ]
     return cmd + (["--steps", str(steps)] if steps else [])
 
 
@@ -125,24 +147,37 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path):
     config_path = tmp_path / "train.yaml"
     config_path.write_text(yaml.safe_dump(TINY_TRAIN))
     full, killed = tmp_path / "full", tmp_path / "killed"
-    subprocess.run(_train_cmd(config_path, full), check=True, env=ENV, capture_output=True, timeout=400)
+    subprocess.run(
+        _train_cmd(config_path, full), check=True, env=ENV, capture_output=True, timeout=400
+    )
 
-    proc = subprocess.Popen(_train_cmd(config_path, killed), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        _train_cmd(config_path, killed),
+        env=ENV,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while not (killed / "checkpoint_0000002.json").exists():
-        assert proc.poll() is None and time.time() < deadline, "training ended before its first checkpoint"
+        assert proc.poll() is None and time.time() < deadline, (
+            "training ended before its first checkpoint"
+        )
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert not (killed / "final.json").exists()
-    subprocess.run(_train_cmd(config_path, killed), check=True, env=ENV, capture_output=True, timeout=400)
+    subprocess.run(
+        _train_cmd(config_path, killed), check=True, env=ENV, capture_output=True, timeout=400
+    )
 
     a, _ = ckpt.load_checkpoint(full, 6)
     b, meta = ckpt.load_checkpoint(killed, 6)
     assert meta["step"] == 6 and a.keys() == b.keys()
     for tree in a:
         for key in a[tree]:
-            np.testing.assert_allclose(b[tree][key], a[tree][key], rtol=1e-6, atol=1e-7, err_msg=key)
+            np.testing.assert_allclose(
+                b[tree][key], a[tree][key], rtol=1e-6, atol=1e-7, err_msg=key
+            )
     model = load_model(killed)
     assert model(np.random.default_rng(0).normal(size=(30, 5))).shape == (5, 5)
 
@@ -163,7 +198,9 @@ print(json.dumps({{"devices": len(jax.local_devices()), "shards": len(x.sharding
                    "batch": x.shape[0], "step": summary["step"]}}))
 """
     env = {**ENV, "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
-    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["devices"] == 2 and result["shards"] == 2 and result["step"] == 2
@@ -183,7 +220,9 @@ class ModelState(NamedTuple):  # same fields as the original's avici.backbone.Mo
     ave_params: Any
 
 
-class FlatMapping(dict):  # stands in for haiku's legacy FlatMapping, which pickles as FlatMapping(dict)
+class FlatMapping(
+    dict
+):  # stands in for haiku's legacy FlatMapping, which pickles as FlatMapping(dict)
     def __reduce__(self):
         return FlatMapping, (dict(self),)
 
@@ -201,14 +240,31 @@ def _write_official(directory: Path, params: dict, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "avici.backbone", fake_backbone)
     monkeypatch.setitem(sys.modules, "haiku._src.data_structures", fake_haiku_ds)
     host = jax.device_get(params)
-    flat = FlatMapping({m: FlatMapping({k: np.asarray(v) for k, v in leaves.items()}) for m, leaves in host.items()})
-    opt_state = jax.device_get(optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(1e-3)).init(host))
+    flat = FlatMapping(
+        {
+            m: FlatMapping({k: np.asarray(v) for k, v in leaves.items()})
+            for m, leaves in host.items()
+        }
+    )
+    opt_state = jax.device_get(
+        optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(1e-3)).init(host)
+    )
     state = ModelState(300000, np.array([0, 42], np.uint32), opt_state, flat, 0.5, 0.01, flat)
     kwargs = {
-        "neural_net_kwargs": {"model_kwargs": {"layers": 1, "dim": 16, "key_size": 4, "num_heads": 2,
-                                               "widening_factor": 2, "dropout": 0.1, "out_dim": None,
-                                               "logit_bias_init": -3.0, "cosine_temp_init": 2.0,
-                                               "ln_axis": -1}},
+        "neural_net_kwargs": {
+            "model_kwargs": {
+                "layers": 1,
+                "dim": 16,
+                "key_size": 4,
+                "num_heads": 2,
+                "widening_factor": 2,
+                "dropout": 0.1,
+                "out_dim": None,
+                "logit_bias_init": -3.0,
+                "cosine_temp_init": 2.0,
+                "ln_axis": -1,
+            }
+        },
         "inference_model_kwargs": {"mask_diag": True, "acyclicity": 1.0},
     }
     directory.mkdir()
@@ -219,11 +275,15 @@ def _write_official(directory: Path, params: dict, monkeypatch) -> None:
 def test_official_layout_loads_with_restricted_unpickler(tmp_path, monkeypatch):
     config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
     x = np.random.default_rng(1).normal(size=(40, 6))
-    params = make_network(config).init(jax.random.key(3), np.zeros((1, 5, 6, 2), np.float32), False, False)
+    params = make_network(config).init(
+        jax.random.key(3), np.zeros((1, 5, 6, 2), np.float32), False, False
+    )
     _write_official(tmp_path / "official", params, monkeypatch)
     model = load_model(tmp_path / "official")
     assert model.config == config
-    expected = jax.nn.sigmoid(make_network(config).apply(params, None, np.stack([x, 0 * x], -1)[None], False, False))
+    expected = jax.nn.sigmoid(
+        make_network(config).apply(params, None, np.stack([x, 0 * x], -1)[None], False, False)
+    )
     np.testing.assert_allclose(model(x), np.asarray(expected)[0], atol=1e-5)
 
 
@@ -242,25 +302,64 @@ def test_restricted_unpickler_refuses_code():
 
 def test_infer_cli_writes_prediction_contract(tmp_path):
     config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
-    params = make_network(config).init(jax.random.key(0), np.zeros((1, 5, 4, 2), np.float32), False, False)
-    ckpt.write_json(tmp_path / "m" / ckpt.CONFIG_FILE, {"model": config.to_dict(), "expects_counts": False})
+    params = make_network(config).init(
+        jax.random.key(0), np.zeros((1, 5, 4, 2), np.float32), False, False
+    )
+    ckpt.write_json(
+        tmp_path / "m" / ckpt.CONFIG_FILE, {"model": config.to_dict(), "expects_counts": False}
+    )
     ckpt.save_checkpoint(tmp_path / "m", 0, {"params": params, "ave_params": params}, {})
     rng = np.random.default_rng(0)
     g = np.triu(rng.random((4, 4)) < 0.5, 1).astype(np.int8)
     mask = np.zeros((20, 4), np.int8)
     mask[:, 1] = 1
-    ds = Dataset(g, rng.normal(size=(40, 4)), rng.normal(size=(20, 4)), mask,
-                 rng.normal(size=(40, 4)), rng.normal(size=(20, 4)), mask)
+    ds = Dataset(
+        g,
+        rng.normal(size=(40, 4)),
+        rng.normal(size=(20, 4)),
+        mask,
+        rng.normal(size=(40, 4)),
+        rng.normal(size=(20, 4)),
+        mask,
+    )
     save_dataset(tmp_path / "data.npz", ds)
     from avici_core.model.cli_infer import main
 
     for setting in ("obs", "int"):
         out = tmp_path / f"pred_{setting}.npz"
-        assert main(["--model", str(tmp_path / "m"), "--data", str(tmp_path / "data.npz"),
-                     "--out", str(out), "--setting", setting]) == 0
+        assert (
+            main(
+                [
+                    "--model",
+                    str(tmp_path / "m"),
+                    "--data",
+                    str(tmp_path / "data.npz"),
+                    "--out",
+                    str(out),
+                    "--setting",
+                    setting,
+                ]
+            )
+            == 0
+        )
         with np.load(out, allow_pickle=False) as f:
             assert f["scores"].shape == (4, 4) and f["scores"].dtype == np.float64
             np.testing.assert_array_equal(f["graph"], (f["scores"] > 0.5).astype(np.int8))
             assert str(f["kind"]) == "probs" and bool(f["has_probs"]) and str(f["status"]) == "ok"
             meta = json.loads(str(f["meta"]))
             assert meta["compile_s"] > 0 and meta["run_s"] > 0 and meta["setting"] == setting
+
+
+def test_load_model_resolves_a_name_under_models_dir(tmp_path, monkeypatch):
+    from avici_core.model import api
+
+    config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
+    params = make_network(config).init(
+        jax.random.key(0), np.zeros((1, 5, 3, 2), np.float32), False, False
+    )
+    ckpt.write_json(tmp_path / "avici-small-v1" / ckpt.CONFIG_FILE, {"model": config.to_dict()})
+    ckpt.save_checkpoint(tmp_path / "avici-small-v1", 7, {"params": params}, {})
+    monkeypatch.setattr(api, "MODELS_DIR", tmp_path)
+    assert load_model("avici-small-v1").config == config
+    with pytest.raises(ValueError, match="has no ave_params"):
+        load_model("avici-small-v1", use_polyak=True)

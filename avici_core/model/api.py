@@ -84,7 +84,9 @@ def check_model_input(
     if interv is not None and np.shape(interv) != x.shape:
         raise ValueError(f"interv has shape {np.shape(interv)}, x has {x.shape}; they must match")
     xs = x[None] if x.ndim == 2 else x
-    masks = np.zeros(xs.shape, np.float32) if interv is None else np.asarray(interv).reshape(xs.shape)
+    masks = (
+        np.zeros(xs.shape, np.float32) if interv is None else np.asarray(interv).reshape(xs.shape)
+    )
     for b in range(xs.shape[0]):
         check_observations(xs[b], masks[b], reject_constant=False)
     if expects_counts and not np.all(np.mod(xs, 1) == 0):
@@ -131,8 +133,12 @@ def load_model(
         config, params, _ = load_official(directory)
         counts = False
     else:
-        raise ValueError(f"{directory}: neither {ckpt.CONFIG_FILE} (ours) nor kwargs.json (original)")
-    model = AviciModel(params, config, expects_counts=counts if expects_counts is None else expects_counts)
+        raise ValueError(
+            f"{directory}: neither {ckpt.CONFIG_FILE} (ours) nor kwargs.json (original)"
+        )
+    model = AviciModel(
+        params, config, expects_counts=counts if expects_counts is None else expects_counts
+    )
     check_params_match(model)
     return model
 

@@ -55,7 +55,8 @@ def flatten_tree(tree: Any) -> dict[str, np.ndarray]:
     """Pytree -> ``{'a/b/0': array}`` (dict keys, sequence indices and attribute names joined)."""
     flat, _ = jax.tree_util.tree_flatten_with_path(tree)
     return {
-        jax.tree_util.keystr(path, simple=True, separator="/"): np.asarray(leaf) for path, leaf in flat
+        jax.tree_util.keystr(path, simple=True, separator="/"): np.asarray(leaf)
+        for path, leaf in flat
     }
 
 
@@ -73,7 +74,9 @@ def unflatten_like(template: Any, flat: dict[str, np.ndarray], *, what: str) -> 
     for key, (_, ref) in zip(keys, paths):
         value = flat[key]
         if np.shape(value) != np.shape(ref):
-            raise ValueError(f"{what}: {key} has shape {np.shape(value)}, the model expects {np.shape(ref)}")
+            raise ValueError(
+                f"{what}: {key} has shape {np.shape(value)}, the model expects {np.shape(ref)}"
+            )
         leaves.append(value.astype(np.asarray(ref).dtype))
     return jax.tree_util.tree_unflatten(treedef, leaves)
 
@@ -116,7 +119,9 @@ def save_checkpoint(
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     arrays = {
-        f"{name}/{key}": value for name, tree in trees.items() for key, value in flatten_tree(tree).items()
+        f"{name}/{key}": value
+        for name, tree in trees.items()
+        for key, value in flatten_tree(tree).items()
     }
     stem = directory / f"checkpoint_{step:07d}"
     _atomic_write(stem.with_suffix(".npz"), lambda f: np.savez(f, **arrays))

@@ -31,7 +31,12 @@ def main(argv: list[str]) -> int:
 
     ds = load_dataset(args.data)
     x, mask = select_setting(ds, args.setting)
-    meta = {"method": "avici", "model": str(args.model), "setting": args.setting, "n_rows": int(x.shape[0])}
+    meta = {
+        "method": "avici",
+        "model": str(args.model),
+        "setting": args.setting,
+        "n_rows": int(x.shape[0]),
+    }
     start = time.perf_counter()
     model = load_model(args.model)
     loaded = time.perf_counter()
@@ -44,7 +49,11 @@ def main(argv: list[str]) -> int:
         return 0
     total = time.perf_counter() - start
     compile_s = model.last_compile_s
-    timing = {"load_s": loaded - start, "compile_s": compile_s, "run_s": total - (loaded - start) - compile_s}
+    timing = {
+        "load_s": loaded - start,
+        "compile_s": compile_s,
+        "run_s": total - (loaded - start) - compile_s,
+    }
     pred = Prediction(
         scores=probs.astype(np.float64),
         graph=(probs > 0.5).astype(np.int8),

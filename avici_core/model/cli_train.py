@@ -35,7 +35,9 @@ ENTRY_KEYS = {"train", "train_domains", "seed", "hparams", "resources", "descrip
 def _entry_to_train(entry: dict[str, Any], model_id: str) -> dict[str, Any]:
     unknown = sorted(set(entry) - ENTRY_KEYS)
     if unknown:
-        raise ValueError(f"model {model_id!r}: unknown key(s) {unknown}; known: {sorted(ENTRY_KEYS)}")
+        raise ValueError(
+            f"model {model_id!r}: unknown key(s) {unknown}; known: {sorted(ENTRY_KEYS)}"
+        )
     if "train" in entry:
         return dict(entry["train"])
     raw = {HPARAM_NAMES.get(k, k): v for k, v in (entry.get("hparams") or {}).items()}
@@ -68,7 +70,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--config", required=True, help="train config or model registry (YAML)")
     parser.add_argument("--model", help="model id in a registry")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl)")
-    parser.add_argument("--steps", type=int, help="stop at this step (default: the config's n_steps)")
+    parser.add_argument(
+        "--steps", type=int, help="stop at this step (default: the config's n_steps)"
+    )
     args = parser.parse_args(argv)
     config = read_train_config(args.config, args.model)
     summary = train(config, args.out, n_steps=args.steps)

@@ -107,10 +107,14 @@ def total_loss(
     return bce + lam * penalty, {"bce": bce, "penalty": penalty}
 
 
-def update_dual(state: DualState, penalty: jax.Array, step: jax.Array, dual: DualConfig) -> DualState:
+def update_dual(
+    state: DualState, penalty: jax.Array, step: jax.Array, dual: DualConfig
+) -> DualState:
     """One step of the dual schedule: EMA of the clipped penalty; lambda ascent every inner_step."""
     clipped = jnp.maximum(penalty, 0.0)
-    ema = jnp.where(step == 0, clipped, dual.polyak * clipped + (1.0 - dual.polyak) * state.penalty_ema)
+    ema = jnp.where(
+        step == 0, clipped, dual.polyak * clipped + (1.0 - dual.polyak) * state.penalty_ema
+    )
     if dual.warmup:
         lr = jnp.minimum(dual.dual_lr, dual.dual_lr * step / dual.burnin)
         due = (step % dual.inner_step == 0) & (step > 0)

@@ -158,7 +158,7 @@ def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, target_block:
         init = (
             jnp.full(q_blk.shape[:-1], -jnp.inf, q_blk.dtype),
             jnp.zeros(q_blk.shape[:-1], q_blk.dtype),
-            jnp.zeros(q_blk.shape[:-1] + (v.shape[-1],), q_blk.dtype),
+            jnp.zeros((*q_blk.shape[:-1], v.shape[-1]), q_blk.dtype),
         )
         (_, norm, acc), _ = jax.lax.scan(step, init, (k_blocks, v_blocks, bias_blocks))
         return acc / norm[..., None]
@@ -199,7 +199,13 @@ class MultiHeadAttention(hk.Module):
     """
 
     def __init__(
-        self, num_heads: int, key_size: int, model_size: int, *, row_block: int, name: str | None = None
+        self,
+        num_heads: int,
+        key_size: int,
+        model_size: int,
+        *,
+        row_block: int,
+        name: str | None = None,
     ):
         super().__init__(name=name or "multi_head_attention")
         self.num_heads, self.key_size, self.model_size = num_heads, key_size, model_size
@@ -221,7 +227,9 @@ class MultiHeadAttention(hk.Module):
             logits = jnp.einsum("...ichk,...jchk->...chij", q, k)  # [..., d, H, n, n]
             out = jnp.einsum("...chij,...jchk->...ichk", jax.nn.softmax(logits, axis=-1), v)
         else:
-            to_rows_last = lambda a: jnp.moveaxis(a, -4, -2)  # [..., n, d, H, K] -> [..., d, H, n, K]
+            to_rows_last = lambda a: jnp.moveaxis(
+                a, -4, -2
+            )  # [..., n, d, H, K] -> [..., d, H, n, K]
             out = _row_attention_blockwise(*map(to_rows_last, (q, k, v)), block=self.row_block)
             out = jnp.moveaxis(out, -2, -4)
         out = out.reshape(*out.shape[:-2], self.num_heads * self.key_size)  # [..., n, d, H*K]

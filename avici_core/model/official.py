@@ -23,7 +23,15 @@ from avici_core.model.network import ModelConfig
 
 log = logging.getLogger(__name__)
 
-MODEL_STATE_FIELDS = ("step", "rng", "opt_state", "params", "dual", "dual_penalty_polyak", "ave_params")
+MODEL_STATE_FIELDS = (
+    "step",
+    "rng",
+    "opt_state",
+    "params",
+    "dual",
+    "dual_penalty_polyak",
+    "ave_params",
+)
 
 _NUMPY_GLOBALS = {
     ("numpy.core.multiarray", "_reconstruct"): np._core.multiarray._reconstruct,
@@ -116,20 +124,28 @@ def config_from_kwargs(kwargs: dict[str, Any]) -> ModelConfig:
         raise ValueError(f"kwargs.json: ln_axis={ln_axis!r} is not supported (only the last axis)")
     if net.get("n_mixtures", 1) != 1 or not net.get("cosine_sim", True):
         raise ValueError("kwargs.json: only n_mixtures=1 with cosine_sim=True is supported")
-    ignored = sorted(set(net) - set(_KWARG_MAP) - {"dropout", "ln_axis", "name", "n_mixtures", "cosine_sim"})
+    ignored = sorted(
+        set(net) - set(_KWARG_MAP) - {"dropout", "ln_axis", "name", "n_mixtures", "cosine_sim"}
+    )
     if ignored:
         log.info("kwargs.json: ignoring network kwargs %s", ignored)
-    values = {ours: net[theirs] for theirs, ours in _KWARG_MAP.items() if net.get(theirs) is not None}
+    values = {
+        ours: net[theirs] for theirs, ours in _KWARG_MAP.items() if net.get(theirs) is not None
+    }
     mask_diag = bool(kwargs.get("inference_model_kwargs", {}).get("mask_diag", True))
     return ModelConfig(**values, mask_diag=mask_diag)
 
 
-def load_official(directory: str | Path) -> tuple[ModelConfig, dict[str, dict[str, np.ndarray]], int]:
+def load_official(
+    directory: str | Path,
+) -> tuple[ModelConfig, dict[str, dict[str, np.ndarray]], int]:
     """``kwargs.json`` + the last ``checkpoint_*.pkl`` -> (config, params, step)."""
     directory = Path(directory)
     pickles = sorted(directory.glob("checkpoint_*.pkl"))
     if not pickles or not (directory / "kwargs.json").exists():
-        raise ValueError(f"{directory}: expected kwargs.json and checkpoint_*.pkl (original layout)")
+        raise ValueError(
+            f"{directory}: expected kwargs.json and checkpoint_*.pkl (original layout)"
+        )
     config = config_from_kwargs(json.loads((directory / "kwargs.json").read_text()))
     fields = model_state_fields(restricted_load(pickles[-1].read_bytes()))
     return config, _as_params(fields["params"]), int(np.asarray(fields["step"]))

@@ -48,7 +48,9 @@ def make_dataset(spec: PoolSpec, d: int, index: int, stream: str = "train") -> d
     """Dataset ``index`` of size ``d``: a domain chosen uniformly, then one draw (deterministic)."""
     rng = np.random.default_rng(np.random.SeedSequence([STREAMS[stream], spec.seed, d, index]))
     domain = spec.domains[int(rng.integers(len(spec.domains)))]
-    draw = draw_dataset(rng, _domain(domain, spec.registry), n_vars=d, n_obs=spec.n_obs, n_int=spec.n_int)
+    draw = draw_dataset(
+        rng, _domain(domain, spec.registry), n_vars=d, n_obs=spec.n_obs, n_int=spec.n_int
+    )
     return {
         "g": draw.g.astype(np.int8),
         "x_obs": draw.x_obs.astype(np.float32),
@@ -144,7 +146,10 @@ class DataPools:
         picks = self.start[d] + rng.integers(self.pool_size, size=size)
         pooled = [self._get(d, int(k)) for k in picks]
         x = np.stack(
-            [sample_rows(rng, ds, n_obs=n_obs, n_int=n_int, obs_only=bool(o)) for ds, o in zip(pooled, obs_only)]
+            [
+                sample_rows(rng, ds, n_obs=n_obs, n_int=n_int, obs_only=bool(o))
+                for ds, o in zip(pooled, obs_only)
+            ]
         )  # [B, n, d, 2]
         g = np.stack([ds["g"] for ds in pooled])  # [B, d, d]
         is_count = np.array([ds["is_count"] for ds in pooled])  # [B]

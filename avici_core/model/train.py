@@ -42,7 +42,16 @@ from avici_core.types import Params
 
 log = logging.getLogger(__name__)
 
-MODEL_KEYS = ("dim", "layers", "num_heads", "key_size", "widening", "dropout", "attention_axes", "relational_head")
+MODEL_KEYS = (
+    "dim",
+    "layers",
+    "num_heads",
+    "key_size",
+    "widening",
+    "dropout",
+    "attention_axes",
+    "relational_head",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,12 +120,24 @@ class TrainConfig:
         if min(self.n_vars, default=0) < 2:
             raise ValueError(f"train config: n_vars must be >= 2, got {list(self.n_vars)}")
         if self.acyclicity not in ("dual", "none"):
-            raise ValueError(f"train config: acyclicity must be 'dual' or 'none', got {self.acyclicity!r}")
-        if self.pool_n_obs < self.n_obs_train + self.n_int_train or self.pool_n_int < self.n_int_train:
+            raise ValueError(
+                f"train config: acyclicity must be 'dual' or 'none', got {self.acyclicity!r}"
+            )
+        if (
+            self.pool_n_obs < self.n_obs_train + self.n_int_train
+            or self.pool_n_int < self.n_int_train
+        ):
             raise ValueError("train config: pool_n_obs/pool_n_int must cover the training rows")
         if not 0.0 <= self.p_obs_only <= 1.0:
             raise ValueError(f"train config: p_obs_only must be in [0, 1], got {self.p_obs_only}")
-        for name in ("n_steps", "batch_size_unit", "pool_size", "checkpoint_every", "eval_every", "log_every"):
+        for name in (
+            "n_steps",
+            "batch_size_unit",
+            "pool_size",
+            "checkpoint_every",
+            "eval_every",
+            "log_every",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"train config: {name} must be >= 1")
 
@@ -130,7 +151,9 @@ class TrainConfig:
         return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     def model_config(self) -> ModelConfig:
         values = {k: getattr(self, k) for k in MODEL_KEYS}
@@ -151,9 +174,13 @@ def curriculum(n_vars: tuple[int, ...], bsu: int, n_devices: int) -> np.ndarray:
 
 def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransformation:
     """Clip 1.0 -> LAMB with sqrt batch-size scaling and a piecewise-constant schedule."""
-    max_batch = max(n_devices * batch_size_per_device(d, config.batch_size_unit) for d in config.n_vars)
+    max_batch = max(
+        n_devices * batch_size_per_device(d, config.batch_size_unit) for d in config.n_vars
+    )
     lr = config.lr_base * math.sqrt(max_batch)
-    schedule = optax.piecewise_constant_schedule(lr, {b: config.lr_decay for b in config.lr_boundaries})
+    schedule = optax.piecewise_constant_schedule(
+        lr, {b: config.lr_decay for b in config.lr_boundaries}
+    )
     return optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(schedule, weight_decay=0.0))
 
 
@@ -175,7 +202,12 @@ def _step_fn(config: TrainConfig, net, optimizer):
         def loss_fn(params):
             logits = net.apply(params, key_drop, x, is_count, True)
             return total_loss(
-                key_pen, logits, g, state.dual.lam, mask_diag=mask_diag, acyclicity=config.acyclicity
+                key_pen,
+                logits,
+                g,
+                state.dual.lam,
+                mask_diag=mask_diag,
+                acyclicity=config.acyclicity,
             )
 
         (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -199,9 +231,18 @@ def validation_sets(config: TrainConfig) -> dict[int, tuple[np.ndarray, np.ndarr
     for d in config.val_n_vars:
         pooled = [make_dataset(spec, d, k, stream="tune") for k in range(config.val_n_datasets)]
         x = np.stack(
-            [sample_rows(rng, ds, n_obs=config.n_obs_train, n_int=config.n_int_train, obs_only=False) for ds in pooled]
+            [
+                sample_rows(
+                    rng, ds, n_obs=config.n_obs_train, n_int=config.n_int_train, obs_only=False
+                )
+                for ds in pooled
+            ]
         )
-        out[d] = (x, np.stack([ds["g"] for ds in pooled]), np.array([ds["is_count"] for ds in pooled]))
+        out[d] = (
+            x,
+            np.stack([ds["g"] for ds in pooled]),
+            np.array([ds["is_count"] for ds in pooled]),
+        )
     return out
 
 
@@ -212,7 +253,13 @@ def edge_metrics(probs: np.ndarray, g: np.ndarray, *, mask_diag: bool) -> dict[s
     for p, t in zip(probs[:, keep], g[:, keep]):
         if 0 < t.sum() < t.size:
             precision, recall, _ = precision_recall_curve(t, p)
-            rows.append((roc_auc_score(t, p), auc(recall, precision), f1_score(t, p > 0.5, zero_division=0.0)))
+            rows.append(
+                (
+                    roc_auc_score(t, p),
+                    auc(recall, precision),
+                    f1_score(t, p > 0.5, zero_division=0.0),
+                )
+            )
     if not rows:
         return {"auroc": float("nan"), "auprc": float("nan"), "f1": float("nan")}
     auroc, auprc, f1 = np.mean(rows, axis=0)
@@ -220,7 +267,9 @@ def edge_metrics(probs: np.ndarray, g: np.ndarray, *, mask_diag: bool) -> dict[s
 
 
 def _pool_spec(config: TrainConfig) -> PoolSpec:
-    return PoolSpec(config.domains, config.seed, config.pool_n_obs, config.pool_n_int, config.registry)
+    return PoolSpec(
+        config.domains, config.seed, config.pool_n_obs, config.pool_n_int, config.registry
+    )
 
 
 class Trainer:
@@ -244,7 +293,9 @@ class Trainer:
         x = jnp.zeros((1, 4, d, 2))
         params = self.net.init(jax.random.fold_in(self.base_key, 2**31 - 1), x, False, False)
         ave = jax.tree_util.tree_map(jnp.copy, params)  # own buffers: the step donates its state
-        return TrainState(jnp.zeros((), jnp.int32), params, self.optimizer.init(params), ave, init_dual())
+        return TrainState(
+            jnp.zeros((), jnp.int32), params, self.optimizer.init(params), ave, init_dual()
+        )
 
     def _write_config(self) -> None:
         record = {
@@ -256,7 +307,11 @@ class Trainer:
         if path.exists():
             old = ckpt.read_json(path)
             free = {"n_steps", "n_workers"}  # may change between a run and its resumption
-            mismatch = {k for k in record["train"] if k not in free and old["train"].get(k) != record["train"][k]}
+            mismatch = {
+                k
+                for k in record["train"]
+                if k not in free and old["train"].get(k) != record["train"][k]
+            }
             if mismatch:
                 raise ValueError(
                     f"{self.out} holds a run with a different train config ({sorted(mismatch)}); "
@@ -274,8 +329,12 @@ class Trainer:
             step=jnp.asarray(meta["step"], jnp.int32),
             params=ckpt.unflatten_like(template.params, trees["params"], what="params"),
             opt_state=ckpt.unflatten_like(template.opt_state, trees["opt_state"], what="opt_state"),
-            ave_params=ckpt.unflatten_like(template.ave_params, trees["ave_params"], what="ave_params"),
-            dual=DualState(jnp.float32(meta["dual"]["lam"]), jnp.float32(meta["dual"]["penalty_ema"])),
+            ave_params=ckpt.unflatten_like(
+                template.ave_params, trees["ave_params"], what="ave_params"
+            ),
+            dual=DualState(
+                jnp.float32(meta["dual"]["lam"]), jnp.float32(meta["dual"]["penalty_ema"])
+            ),
         )
         log.info("resuming from step %d in %s", meta["step"], self.out)
         return state, meta["sampler"]
@@ -288,7 +347,9 @@ class Trainer:
             "sampler": {"bit_generator": rng.bit_generator.state, "window_start": pools.start},
         }
         trees = {"params": host.params, "opt_state": host.opt_state, "ave_params": host.ave_params}
-        ckpt.save_checkpoint(self.out, int(host.step), trees, meta, keep=self.config.keep_checkpoints)
+        ckpt.save_checkpoint(
+            self.out, int(host.step), trees, meta, keep=self.config.keep_checkpoints
+        )
 
     def evaluate(self, state: TrainState) -> dict[str, float]:
         mask_diag = self.config.model_config().mask_diag
@@ -296,8 +357,12 @@ class Trainer:
         for d, (x, g, is_count) in self.val.items():
             for name, params in (("params", state.params), ("ave", state.ave_params)):
                 probs = np.asarray(self._probs(params, x, is_count), np.float64)
-                logits = np.log(np.clip(probs, 1e-12, 1.0)) - np.log(np.clip(1.0 - probs, 1e-12, 1.0))
-                result[f"val/d{d}/{name}/loss"] = float(edge_bce(jnp.asarray(logits), g, mask_diag=mask_diag))
+                logits = np.log(np.clip(probs, 1e-12, 1.0)) - np.log(
+                    np.clip(1.0 - probs, 1e-12, 1.0)
+                )
+                result[f"val/d{d}/{name}/loss"] = float(
+                    edge_bce(jnp.asarray(logits), g, mask_diag=mask_diag)
+                )
                 for k, v in edge_metrics(probs, g, mask_diag=mask_diag).items():
                     result[f"val/d{d}/{name}/{k}"] = v
         return result
@@ -309,10 +374,17 @@ class Trainer:
         per_device = batch_size_per_device(d, cfg.batch_size_unit)
         obs_only = np.repeat(rng.random(n_dev) < cfg.p_obs_only, per_device)  # one coin per shard
         x, g, is_count = pools.batch(
-            rng, d, n_dev * per_device, n_obs=cfg.n_obs_train, n_int=cfg.n_int_train, obs_only=obs_only
+            rng,
+            d,
+            n_dev * per_device,
+            n_obs=cfg.n_obs_train,
+            n_int=cfg.n_int_train,
+            obs_only=obs_only,
         )
         if not np.isfinite(x).all():
-            raise FloatingPointError(f"training batch at d={d} contains NaN/inf; check domains {cfg.domains}")
+            raise FloatingPointError(
+                f"training batch at d={d} contains NaN/inf; check domains {cfg.domains}"
+            )
         put = lambda a: jax.device_put(a, self.batch_sharding)
         return d, put(x), put(g), put(is_count)
 
@@ -338,9 +410,10 @@ class Trainer:
         start, last_eval = int(state.step), {}
         started = time.perf_counter()
         try:
-            with open(self.out / "metrics.jsonl", "a") as metrics_log, tqdm(
-                total=total, initial=start, disable=None, desc="train"
-            ) as bar:
+            with (
+                open(self.out / "metrics.jsonl", "a") as metrics_log,
+                tqdm(total=total, initial=start, disable=None, desc="train") as bar,
+            ):
                 for step in range(start, total):
                     d, x, g, is_count = self._global_batch(rng, pools)
                     state, metrics = self._step(state, self.base_key, x, g, is_count)
@@ -366,7 +439,11 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss:.4f}", d=d)
         finally:
             pools.close()
-        summary = {"step": int(state.step), "walltime_s": time.perf_counter() - started, "val": last_eval}
+        summary = {
+            "step": int(state.step),
+            "walltime_s": time.perf_counter() - started,
+            "val": last_eval,
+        }
         if int(state.step) >= cfg.n_steps:
             ckpt.write_json(self.out / "final.json", summary)
         return summary
