@@ -39,15 +39,6 @@ import numpy as np
 from scipy.special import expit
 
 NOISE_TYPES = ("sp", "spd", "dpd")
-TECH_NOISE_FIELDS = (
-    "outlier_prob",
-    "outlier_mean",
-    "outlier_scale",
-    "lib_size_mean",
-    "lib_size_scale",
-    "dropout_shape",
-    "dropout_percentile",
-)
 # SERGIO's platform presets; each value is drawn independently from its tuple per dataset.
 TECH_NOISE_PRESETS: dict[str, dict[str, tuple[float, ...]]] = {
     "10x-chromium": {
@@ -303,8 +294,9 @@ def simulate_cells(
 
 def draw_tech_noise(rng: np.random.Generator, preset: str) -> dict[str, float]:
     """One value per technical-noise parameter, each drawn independently from the preset's list."""
-    options = TECH_NOISE_PRESETS[preset]
-    return {name: float(draw_param(rng, list(options[name]))) for name in TECH_NOISE_FIELDS}
+    return {
+        name: float(draw_param(rng, values)) for name, values in TECH_NOISE_PRESETS[preset].items()
+    }
 
 
 def technical_noise(
