@@ -25,16 +25,16 @@ import optax
 from avici_core.cgm.scm import Attribute, DoMap, categorical_icdf, topological_order
 from avici_core.types import Params, PRNGKey
 
-CLIP = 8.0  # bound on unbounded coordinates, keeps logits of boundary values finite
+CLIP = 20.0  # bound on unbounded coordinates, keeps logits of boundary values finite
 
 
 def to_real(at: Attribute, v):
     """Map a continuous attribute from its support to R (numpy or jax input)."""
     xp = jnp if isinstance(v, jax.Array) else np
     if np.isinf(at.high):
-        s = xp.log(xp.maximum(v - at.low, 1e-6))
+        s = xp.log(xp.maximum(v - at.low, 1e-8))
     else:
-        p = xp.clip((v - at.low) / (at.high - at.low), 1e-4, 1 - 1e-4)
+        p = xp.clip((v - at.low) / (at.high - at.low), 1e-8, 1 - 1e-8)
         s = xp.log(p) - xp.log1p(-p)
     return xp.clip(s, -CLIP, CLIP)
 

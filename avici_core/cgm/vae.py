@@ -218,7 +218,7 @@ def train(
         key, sub = jax.random.split(key)
         idx = rng.integers(0, x.shape[0], cfg.batch)
         params, state, val = step(params, state, sub, x[idx] / 255.0, pa[idx])
-        if t >= 0.9 * cfg.steps:
+        if t >= cfg.steps - max(1, cfg.steps // 10):
             tail.append(float(val))
         if t % max(cfg.steps // 10, 1) == 0 or t == cfg.steps - 1:
             log.info("vae step %d/%d -elbo %.2f", t + 1, cfg.steps, float(val))
