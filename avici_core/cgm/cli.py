@@ -91,7 +91,7 @@ def cmd_graph(a: argparse.Namespace) -> None:
     d = cgm_data.load(a.data)
     g, info = bridge.infer_graph(d, a.source, seed=a.seed, n_rows=a.n_rows,
                                  hparams=json.loads(a.hparams), timeout_s=a.timeout)
-    info |= {"source": a.source, "shd": bridge.shd(d.domain.graph, g)}
+    info |= {"source": a.label or a.source, "shd": bridge.shd(d.domain.graph, g)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(a.out, g=g.astype(np.int8), meta=np.asarray(json.dumps(info)))
 
@@ -179,7 +179,8 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("graph", help="attribute DAG from a source (true/empty/reversed/method)")
     s.add_argument("--data", required=True)
-    s.add_argument("--source", required=True)
+    s.add_argument("--source", required=True, help="true, empty, reversed or a method impl")
+    s.add_argument("--label", default="", help="graph id in the tables (default: the source)")
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--n-rows", type=int, default=2000)
     s.add_argument("--hparams", default="{}")
