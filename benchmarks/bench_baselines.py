@@ -80,7 +80,14 @@ def bench(domains: list[str], dims: list[int], timeout_s: float) -> pd.DataFrame
                     )
                 )
                 logging.info(
-                    "%s d=%d %s: %s %.2f s", domain, d, method, pred.status, pred.walltime_s
+                    "%s d=%d %s: %s %.2f s, AUPRC %.3f, SHD %g",
+                    domain,
+                    d,
+                    method,
+                    pred.status,
+                    pred.walltime_s,
+                    scored["auprc"][0],
+                    scored["shd"][0],
                 )
     df = pd.DataFrame(rows)
     ref = df[df.method == REFERENCE].set_index(["domain", "d"])["time_s"]
@@ -94,10 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="d in {10, 20}, lin-gauss only")
     parser.add_argument("--timeout", type=float, default=600.0, help="per method run, seconds")
+    parser.add_argument("--domains", nargs="+", help="override the domains")
+    parser.add_argument("--dims", nargs="+", type=int, help="override the d values")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    domains = ["lin-gauss"] if args.quick else ["lin-gauss", "rff-gauss"]
-    dims = [10, 20] if args.quick else [10, 20, 30, 50]
+    domains = args.domains or (["lin-gauss"] if args.quick else ["lin-gauss", "rff-gauss"])
+    dims = args.dims or ([10, 20] if args.quick else [10, 20, 30, 50])
     df = bench(domains, dims, args.timeout)
     pd.set_option("display.width", 200)
     print(df.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
