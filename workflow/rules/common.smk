@@ -99,13 +99,18 @@ FIGURE_EXTS = ("pdf", "png")
 ENV = "../../environment.yaml"
 
 
+def domain_settings(domain):
+    """Selected settings the domain has data for (no interventional rows: observational only)."""
+    return [s for s in SETTINGS if s == "obs" or DOMAIN_REGISTRY[domain].n_int > 0]
+
+
 def runs():
     """Every (domain, setting, method, seed) the selection asks for, in a stable order."""
     return [
         dict(domain=d, setting=s, method=m, seed=k)
         for d in DOMAINS
         for m in METHODS
-        for s in SETTINGS
+        for s in domain_settings(d)
         if s in METHOD_REGISTRY[m].settings
         for k in SEEDS
     ]
@@ -142,10 +147,10 @@ def all_targets():
 def domain_entry(wildcards):
     """The domain's registry entry as JSON, so editing one domain reruns only its datasets."""
     spec = DOMAIN_REGISTRY[wildcards.domain]
-    return json.dumps(
-        {"n_vars": spec.n_vars, "n_obs": spec.n_obs, "n_int": spec.n_int, "tree": spec.tree},
-        sort_keys=True,
-    )
+    entry = {"n_vars": spec.n_vars, "n_obs": spec.n_obs, "n_int": spec.n_int, "tree": spec.tree}
+    if spec.loader:
+        entry |= {"loader": spec.loader, "loader_args": spec.loader_args}
+    return json.dumps(entry, sort_keys=True, default=str)
 
 
 def method_inputs(wildcards):
