@@ -14,7 +14,6 @@ from avici_core.baselines.registry import load_methods
 from avici_core.data import load_registry
 from avici_core.report.spec import load_tables_spec
 
-
 validate(config, "../schemas/config.schema.yaml")
 
 REGISTRIES = config["registries"]
@@ -54,9 +53,17 @@ def avici_model(method):
 
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
-DOMAINS = select("domains", config["domains"], DOMAIN_REGISTRY, set(DOMAIN_REGISTRY) - TRAINING_DOMAINS)
+DOMAINS = select(
+    "domains",
+    config["domains"],
+    DOMAIN_REGISTRY,
+    set(DOMAIN_REGISTRY) - TRAINING_DOMAINS,
+)
 METHODS = select(
-    "methods", config["methods"], METHOD_REGISTRY, {m for m, s in METHOD_REGISTRY.items() if s.default}
+    "methods",
+    config["methods"],
+    METHOD_REGISTRY,
+    {m for m, s in METHOD_REGISTRY.items() if s.default},
 )
 SETTINGS = list(config["settings"])
 SEEDS = list(range(config["first_seed"], config["first_seed"] + config["n_seeds"]))
@@ -94,7 +101,14 @@ ALL_METRICS = "results/metrics/all.csv"
 TABLE = "results/tables/{table}.{ext}"
 FIGURE = "results/figures/{figure}.{ext}"
 TABLE_EXTS = ("md", "tex", "csv")
-FIGURE_NAMES = ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps")
+FIGURE_NAMES = (
+    "boxplots",
+    "auc_vs_d",
+    "auc_vs_n",
+    "walltime_vs_d",
+    "calibration",
+    "heatmaps",
+)
 FIGURE_EXTS = ("pdf", "png")
 ENV = "../../environment.yaml"
 
@@ -129,7 +143,9 @@ def dataset_files():
 
 
 def table_files():
-    return [TABLE.format(table=t, ext=e) for t in TABLES_SPEC["tables"] for e in TABLE_EXTS]
+    return [
+        TABLE.format(table=t, ext=e) for t in TABLES_SPEC["tables"] for e in TABLE_EXTS
+    ]
 
 
 def figure_files():
@@ -147,7 +163,12 @@ def all_targets():
 def domain_entry(wildcards):
     """The domain's registry entry as JSON, so editing one domain reruns only its datasets."""
     spec = DOMAIN_REGISTRY[wildcards.domain]
-    entry = {"n_vars": spec.n_vars, "n_obs": spec.n_obs, "n_int": spec.n_int, "tree": spec.tree}
+    entry = {
+        "n_vars": spec.n_vars,
+        "n_obs": spec.n_obs,
+        "n_int": spec.n_int,
+        "tree": spec.tree,
+    }
     if spec.loader:
         entry |= {"loader": spec.loader, "loader_args": spec.loader_args}
     return json.dumps(entry, sort_keys=True, default=str)
@@ -165,7 +186,9 @@ def method_inputs(wildcards):
 def method_entry(wildcards):
     """Implementation and hyper-parameters as JSON: a change reruns this method only."""
     spec = METHOD_REGISTRY[wildcards.method]
-    return json.dumps({"implementation": spec.implementation, "hparams": spec.hparams}, sort_keys=True)
+    return json.dumps(
+        {"implementation": spec.implementation, "hparams": spec.hparams}, sort_keys=True
+    )
 
 
 def method_resource(name):
@@ -180,7 +203,11 @@ def method_resource(name):
 def model_entry(wildcards):
     spec = MODEL_REGISTRY[wildcards.model]
     return json.dumps(
-        {"train_domains": spec["train_domains"], "seed": spec["seed"], "hparams": spec["hparams"]},
+        {
+            "train_domains": spec["train_domains"],
+            "seed": spec["seed"],
+            "hparams": spec["hparams"],
+        },
         sort_keys=True,
     )
 
