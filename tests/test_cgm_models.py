@@ -85,7 +85,7 @@ def test_reference_maps_satisfy_their_axioms(sprites, fitted, oracle_b):
 
 def test_constant_map_fails_composition():
     x = np.random.default_rng(0).random((4, 8, 8))
-    const = lambda x, a, b, rows: np.full_like(x, 0.5)  # noqa: E731
+    const = lambda x, a, b, rows: np.full_like(x, 0.5)
     assert metrics.composition(const, x, None, np.arange(4))["composition_1"] > 10.0
 
 

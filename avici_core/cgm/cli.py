@@ -15,7 +15,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from avici_core.cgm import bridge, ckpt, data as cgm_data, evaluate, mechanisms, oracle, report, vae
+from avici_core.cgm import bridge, ckpt, evaluate, mechanisms, oracle, report, vae
+from avici_core.cgm import data as cgm_data
 from avici_core.cgm.scm import domain_rng
 
 log = logging.getLogger(__name__)

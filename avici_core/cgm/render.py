@@ -10,6 +10,8 @@ Shape letters: n images, s side in pixels, m segments per image.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 SHAPES = ("square", "ellipse", "heart")
@@ -126,10 +128,10 @@ def _arc(cx: float, cy: float, rx: float, ry: float, a0: float, a1: float, k: in
 DIGIT_STROKES: tuple[tuple[list, ...], ...] = (
     (_arc(0.5, 0.5, 0.3, 0.42, 0, 360, 17),),
     ([(0.32, 0.24), (0.54, 0.08), (0.54, 0.92)],),
-    (_arc(0.5, 0.3, 0.3, 0.22, 160, -30, 8) + [(0.2, 0.92), (0.82, 0.92)],),
+    ([*_arc(0.5, 0.3, 0.3, 0.22, 160, -30, 8), (0.2, 0.92), (0.82, 0.92)],),
     (_arc(0.48, 0.29, 0.27, 0.21, 150, -90, 9) + _arc(0.48, 0.7, 0.31, 0.22, 90, -150, 9),),
     ([(0.66, 0.92), (0.66, 0.08), (0.16, 0.66), (0.86, 0.66)],),
-    ([(0.8, 0.08), (0.3, 0.08), (0.25, 0.46)] + _arc(0.5, 0.66, 0.3, 0.26, 130, -150, 10),),
+    ([(0.8, 0.08), (0.3, 0.08), (0.25, 0.46), *_arc(0.5, 0.66, 0.3, 0.26, 130, -150, 10)],),
     (_arc(0.52, 0.3, 0.3, 0.24, 60, 180, 6) + _arc(0.5, 0.68, 0.3, 0.24, 180, -180, 14),),
     ([(0.16, 0.08), (0.84, 0.08), (0.4, 0.92)],),
     (_arc(0.5, 0.28, 0.24, 0.2, 270, -90, 13), _arc(0.5, 0.7, 0.3, 0.22, 90, -270, 15)),
@@ -138,7 +140,7 @@ DIGIT_STROKES: tuple[tuple[list, ...], ...] = (
 
 
 def _segments_of(polylines: tuple[list, ...]) -> np.ndarray:
-    segs = [(p, q) for line in polylines for p, q in zip(line[:-1], line[1:])]
+    segs = [pq for line in polylines for pq in itertools.pairwise(line)]
     return np.asarray(segs, np.float32)  # [m, 2, 2]
 
 

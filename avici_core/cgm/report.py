@@ -14,9 +14,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 DEFAULT_COLUMNS = ("random/gt_l1", "random/gt_iou", "random/cfpa_err", "composition_1",
                    "composition_10", "reversibility")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import abc
 import dataclasses
 import zlib
+from typing import ClassVar
 
 import numpy as np
 from scipy import special, stats
@@ -201,7 +202,7 @@ class DSpritesGrid(Domain):
     """The dSprites latent grid: independent uniform factors on 3 x 6 x 40 x 32 x 32 values."""
 
     name = "dsprites_grid"
-    GRID = {1: np.linspace(0.5, 1.0, 6), 2: np.linspace(0, 2 * np.pi, 40, endpoint=False)}
+    GRID: ClassVar[dict[int, np.ndarray]] = {1: np.linspace(0.5, 1.0, 6), 2: np.linspace(0, 2 * np.pi, 40, endpoint=False)}
     GRID.update({3: np.linspace(0.0, 1.0, 32), 4: np.linspace(0.0, 1.0, 32)})
     attributes = (
         Attribute("shape", card=3, noise="uniform"),
@@ -282,7 +283,7 @@ class SceneSCM(Domain):
     for _i, _j in [(0, 2), (0, 3), (2, 3), (1, 4), (2, 5), (3, 5), (4, 6), (5, 6)]:
         graph[_i, _j] = 1
     # CPT of node j: axes = its parents in increasing index order, then its own value.
-    CPTS = {
+    CPTS: ClassVar[dict[int, np.ndarray]] = {
         0: np.array([0.4, 0.35, 0.25]),
         1: np.array([0.3, 0.3, 0.4]),
         2: np.array([[0.3, 0.7], [0.6, 0.4], [0.5, 0.5]]),

@@ -22,7 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from avici_core.cgm.oracle import Oracle, conv_tower, loss_fn as oracle_loss
+from avici_core.cgm.oracle import Oracle, conv_tower
+from avici_core.cgm.oracle import loss_fn as oracle_loss
 from avici_core.types import Params, PRNGKey
 
 log = logging.getLogger(__name__)
@@ -158,7 +159,7 @@ class ImageModel:
 
     def __post_init__(self) -> None:
         _, post, prior, dec = transformed(self.cfg, self.size).apply
-        zeros = lambda n: [jnp.zeros((n, self.cfg.z_dim))] * self.cfg.levels  # noqa: E731
+        zeros = lambda n: [jnp.zeros((n, self.cfg.z_dim))] * self.cfg.levels
 
         def cf(p, x01, pa, pa_star):
             _, zs = post(p, x01, pa, zeros(x01.shape[0]))
@@ -264,7 +265,7 @@ def train_counterfactual(
 
     @jax.jit
     def step(st: TrainState, k, xb, pb, psb, asb):
-        (val, aux), (gp, gl) = jax.value_and_grad(objective, argnums=(0, 1), has_aux=True)(
+        (_, aux), (gp, gl) = jax.value_and_grad(objective, argnums=(0, 1), has_aux=True)(
             st.params, st.lagrange, k, xb, pb, psb, asb
         )
         upd, s = opt.update(gp, st.opt_state)
