@@ -30,7 +30,6 @@ def load_models(path):
 DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = load_models(REGISTRIES["models"])
-validate(yaml.safe_load(open(REGISTRIES["tables"])), "../schemas/tables.schema.yaml")
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
 
 
