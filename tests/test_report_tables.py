@@ -258,3 +258,16 @@ def test_shipped_tables_spec_loads_with_defaults(tmp_path):
     bad.write_text("metrics: {f1: {higher_is_better: true}}\ntables: {t: {metrics: [f2]}}\n")
     with pytest.raises(ValueError, match=r"table 't' uses metric\(s\) \['f2'\]"):
         load_tables_spec(bad)
+
+
+def test_undefined_values_of_successful_runs_are_counted_not_dropped():
+    df = frame(rows("lin", "obs", "pc", "f1", [0.5, np.nan, 0.7]))
+    spec = make_spec(metrics=["f1"], settings=["obs"])
+    s = summarize(df, "t", spec)
+    c = cell(s, "obs", "pc", "lin", "f1")
+    assert (c["n"], c["n_undefined"], c["n_failed"]) == (2, 1, 0)
+    assert c["mean"] == pytest.approx(0.6)
+    md = to_markdown(s, spec)
+    assert "0.600 \u00b1 0.100**\u2021" in md
+    assert "\u2021 Runs whose metric is undefined: PC F1 on lin (obs): 1." in md
+    assert r"$^\ddagger$" in to_latex(s, spec)

@@ -33,10 +33,13 @@ def test_quick_config_end_to_end(tmp_path: Path):
     for metric in ("f1", "precision", "recall", "auroc", "auprc"):
         assert ok.loc[ok["metric"] == metric, "value"].between(0, 1).all(), metric
     table = pd.read_csv(wf / "results" / "tables" / "benchmark.csv")
-    assert (table["n"] + table["n_failed"] + table["n_timeout"] == 3).all()
+    runs = table["n"] + table["n_failed"] + table["n_timeout"] + table["n_undefined"]
+    assert (runs == 3).all()
     assert table.groupby(["setting", "domain", "metric"])["bold"].any().all()
     md = (wf / "results" / "tables" / "benchmark.md").read_text()
-    assert "AVICI (quick)" in md and "| interventional |" in md.replace("  ", " ").replace("  ", " ")
+    assert "AVICI (quick)" in md and "| interventional |" in md.replace("  ", " ").replace(
+        "  ", " "
+    )
     for name in FIGURES:
         for ext in ("pdf", "png"):
             assert (wf / "results" / "figures" / f"{name}.{ext}").stat().st_size > 1000
@@ -58,8 +61,12 @@ def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path: Path):
     log = wf / "first_run.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "snakemake", *args], cwd=wf, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, env={**os.environ, "JAX_PLATFORMS": "cpu"},
+            [sys.executable, "-m", "snakemake", *args],
+            cwd=wf,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "JAX_PLATFORMS": "cpu"},
         )
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and "(Rule: score_prediction)" not in log.read_text():

@@ -20,6 +20,7 @@ from scipy import stats
 
 SETTING_NAMES = {"obs": "observational", "int": "interventional"}
 FAILED_MARK = "\u2020"  # dagger: some runs failed or timed out
+UNDEFINED_MARK = "\u2021"  # double dagger: metric undefined (NaN) for some successful runs
 NOT_APPLICABLE = "n/a"  # the method has no value for this metric (e.g. AUROC of a hard graph)
 ALL_FAILED = "failed"
 
@@ -46,6 +47,7 @@ SUMMARY_COLUMNS = (
     "n",
     "n_failed",
     "n_timeout",
+    "n_undefined",
     "bold",
 )
 
@@ -126,6 +128,8 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
         )
     ]
     ok = sub[(sub["status"] == "ok") & np.isfinite(sub["value"])]
+    undefined = sub[(sub["status"] == "ok") & ~np.isfinite(sub["value"])]
+    n_undefined = undefined.groupby(["setting", "method", "domain", "metric"]).size().to_dict()
     values = {
         key: g["value"].to_numpy(float)
         for key, g in ok.groupby(["setting", "method", "domain", "metric"])
@@ -154,6 +158,7 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
                             int(v.size),
                             int(c.get("failed", 0)),
                             int(c.get("timeout", 0)),
+                            int(n_undefined.get((s, m, domain, metric), 0)),
                             bold,
                         )
                     )
@@ -172,13 +177,14 @@ def format_number(x: float, metric_spec: dict[str, Any]) -> str:
     return f"{x:.{metric_spec['decimals']}f}"
 
 
-def cell_parts(cell: pd.Series, metric_spec: dict[str, Any]) -> tuple[str, str, bool]:
-    """(mean text, spread text or '', failure mark?) of one cell; placeholders for empty cells."""
+def cell_parts(cell: pd.Series, metric_spec: dict[str, Any]) -> tuple[str, str, str]:
+    """(mean text, spread text or '', footnote marks) of one cell; placeholders when empty."""
     failed = cell["n_failed"] + cell["n_timeout"] > 0
+    marks = (FAILED_MARK if failed else "") + (UNDEFINED_MARK if cell["n_undefined"] else "")
     if cell["n"] == 0:
-        return (ALL_FAILED if failed else NOT_APPLICABLE), "", failed
+        return (ALL_FAILED if failed else NOT_APPLICABLE), "", marks
     sd = format_number(cell["spread"], metric_spec) if np.isfinite(cell["spread"]) else ""
-    return format_number(cell["mean"], metric_spec), sd, failed
+    return format_number(cell["mean"], metric_spec), sd, marks
 
 
 def caption(summary: Summary, spec: dict[str, Any]) -> str:
@@ -196,17 +202,27 @@ def caption(summary: Summary, spec: dict[str, Any]) -> str:
 
 
 def footnote(summary: Summary, spec: dict[str, Any]) -> str:
-    """Failure and timeout counts per method, domain and setting; empty when none failed."""
+    """Failure/timeout counts per method, domain and setting, and runs whose metric was
+    undefined (NaN, e.g. SID of a cyclic graph); empty when there are none."""
     runs = summary.cells.drop_duplicates(["setting", "method", "domain"])
     bad = runs[(runs["n_failed"] + runs["n_timeout"]) > 0]
-    if bad.empty:
-        return ""
-    parts = [
-        f"{method_label(r.method, spec)} on {r.domain} ({r.setting}): "
-        f"{r.n_failed} failed, {r.n_timeout} timed out"
-        for r in bad.itertuples()
-    ]
-    return f"{FAILED_MARK} Runs excluded from the mean: " + "; ".join(parts) + "."
+    notes = []
+    if not bad.empty:
+        parts = [
+            f"{method_label(r.method, spec)} on {r.domain} ({r.setting}): "
+            f"{r.n_failed} failed, {r.n_timeout} timed out"
+            for r in bad.itertuples()
+        ]
+        notes.append(f"{FAILED_MARK} Runs excluded from the mean: " + "; ".join(parts) + ".")
+    undefined = summary.cells[summary.cells["n_undefined"] > 0]
+    if not undefined.empty:
+        parts = [
+            f"{method_label(r.method, spec)} {spec['metrics'][r.metric].get('label', r.metric)} "
+            f"on {r.domain} ({r.setting}): {r.n_undefined}"
+            for r in undefined.itertuples()
+        ]
+        notes.append(f"{UNDEFINED_MARK} Runs whose metric is undefined: " + "; ".join(parts) + ".")
+    return " ".join(notes)
 
 
 def _lookup(summary: Summary) -> dict[tuple[str, str, str, str], pd.Series]:
@@ -230,10 +246,10 @@ def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
         for d in summary.domains:
             for m in summary.metrics:
                 cell = cells[(setting, method, d, m)]
-                mean, sd, failed = cell_parts(cell, spec["metrics"][m])
+                mean, sd, marks = cell_parts(cell, spec["metrics"][m])
                 text = f"{mean} \u00b1 {sd}" if sd else mean
                 text = f"**{text}**" if cell["bold"] else text
-                row.append(text + (FAILED_MARK if failed else ""))
+                row.append(text + marks)
         body.append(row)
     table = pd.DataFrame(body, columns=header).to_markdown(index=False)
     note = footnote(summary, spec)
@@ -259,6 +275,10 @@ def latex_escape(text: str) -> str:
 
 def _latex_text(text: str) -> str:
     return latex_escape(text).replace("\u00b1", r"$\pm$").replace("\u2265", r"$\geq$")
+
+
+def _latex_marks(text: str) -> str:
+    return text.replace(FAILED_MARK, r"$^\dagger$").replace(UNDEFINED_MARK, r"$^\ddagger$")
 
 
 def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
@@ -300,15 +320,15 @@ def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
             for d in summary.domains:
                 for m in summary.metrics:
                     cell = cells[(setting, method, d, m)]
-                    mean, sd, failed = cell_parts(cell, spec["metrics"][m])
+                    mean, sd, marks = cell_parts(cell, spec["metrics"][m])
                     text = f"{mean} $\\pm$ {sd}" if sd else mean
                     text = rf"\textbf{{{text}}}" if cell["bold"] else text
-                    row.append(text + (r"$^\dagger$" if failed else ""))
+                    row.append(text + _latex_marks(marks))
             lines.append(" & ".join(row) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     note = footnote(summary, spec)
     if note:
-        note = _latex_text(note).replace(FAILED_MARK, r"$^\dagger$")
+        note = _latex_marks(_latex_text(note))
         lines.append(rf"\par\smallskip{{\footnotesize {note}}}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
