@@ -18,6 +18,7 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/infer.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/cgm.smk"  # image track: `snakemake cgm_all` (not part of `all`)
 
 
 wildcard_constraints:

@@ -3,69 +3,7 @@
 # `--config cgm_config=FILE`) and defines the target rule `cgm_all`. Every rule runs one
 # `python -m avici_core cgm <step>` command, so each step also runs by hand.
 
-import json
-
-import yaml
-from snakemake.utils import validate
-
-
-with open(config.get("cgm_config", "config/cgm.yaml")) as _f:
-    CGM = yaml.safe_load(_f)
-validate(CGM, "../schemas/cgm.schema.yaml")
-
-CGM_DATA = "results/cgm/data/{cgm_dataset}/{seed}.npz"
-CGM_ORACLE = "results/cgm/models/{cgm_dataset}/{seed}/oracle_{which}.npz"
-CGM_MODEL = "results/cgm/models/{cgm_dataset}/{seed}/{cgm_model}.npz"
-CGM_GRAPH = "results/cgm/graphs/{cgm_dataset}/{seed}/{cgm_graph}.npz"
-CGM_METRICS = "results/cgm/metrics/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.json"
-CGM_EXAMPLES = "results/cgm/examples/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.npz"
-
-
-def cgm_check_ids():
-    """Fail at parse time on rows, models or graphs that the registries do not define."""
-    for part in ("main", "bridge"):
-        for row in CGM[part]["rows"]:
-            if row not in CGM["rows"]:
-                raise ValueError(f"cgm {part}.rows: unknown row {row!r}; known: {sorted(CGM['rows'])}")
-    for row, spec in CGM["rows"].items():
-        if spec["kind"] in ("model", "prior_z") and spec.get("model") not in CGM["models"]:
-            raise ValueError(f"cgm row {row!r} needs a known 'model'; known: {sorted(CGM['models'])}")
-    for g in CGM["bridge"]["graphs"]:
-        if g not in CGM["graphs"]:
-            raise ValueError(f"cgm bridge.graphs: unknown graph {g!r}; known: {sorted(CGM['graphs'])}")
-
-
-cgm_check_ids()
-
-
-def cgm_metric_files(part):
-    spec = CGM[part]
-    graphs = spec["graphs"] if part == "bridge" else ["true"]
-    return expand(CGM_METRICS, cgm_dataset=spec["datasets"], cgm_row=spec["rows"],
-                  cgm_graph=graphs, seed=spec["seeds"])
-
-
-def cgm_row_inputs(wildcards):
-    """Checkpoint of the row's image model, if it has one."""
-    spec = CGM["rows"][wildcards.cgm_row]
-    if spec["kind"] in ("model", "prior_z"):
-        return {"checkpoint": CGM_MODEL.format(cgm_model=spec["model"], **wildcards)}
-    return {}
-
-
-def cgm_row_args(wildcards):
-    spec = CGM["rows"][wildcards.cgm_row]
-    args = f"--kind {spec['kind']}"
-    if spec["kind"] in ("model", "prior_z"):
-        args += " --checkpoint " + CGM_MODEL.format(cgm_model=spec["model"], **wildcards)
-    return args + (" --true-parents" if spec.get("true_parents") else "")
-
-
-def cgm_oracle_a(wildcards):
-    """Oracle A only for models with counterfactual training."""
-    if CGM["models"][wildcards.cgm_model].get("cf_steps", 0) > 0:
-        return CGM_ORACLE.format(which="A", **wildcards)
-    return []
+include: "cgm_common.smk"
 
 
 wildcard_constraints:
@@ -96,6 +34,8 @@ rule cgm_data:
     resources:
         mem_mb=4000,
         runtime=20,
+    conda:
+        "../../environment.yaml"
     benchmark:
         "results/benchmarks/cgm_data/{cgm_dataset}/{seed}.tsv"
     shell:
@@ -117,6 +57,8 @@ rule cgm_oracle:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../environment.yaml"
     benchmark:
         "results/benchmarks/cgm_oracle/{cgm_dataset}/{seed}/{which}.tsv"
     shell:
@@ -141,6 +83,8 @@ rule cgm_image_model:
     resources:
         mem_mb=8000,
         runtime=60,
+    conda:
+        "../../environment.yaml"
     benchmark:
         "results/benchmarks/cgm_image_model/{cgm_dataset}/{seed}/{cgm_model}.tsv"
     shell:
@@ -164,6 +108,8 @@ rule cgm_graph:
     resources:
         mem_mb=4000,
         runtime=30,
+    conda:
+        "../../environment.yaml"
     benchmark:
         "results/benchmarks/cgm_graph/{cgm_dataset}/{seed}/{cgm_graph}.tsv"
     shell:
@@ -190,6 +136,8 @@ rule cgm_eval:
     resources:
         mem_mb=8000,
         runtime=30,
+    conda:
+        "../../environment.yaml"
     benchmark:
         "results/benchmarks/cgm_eval/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.tsv"
     shell:
@@ -212,6 +160,8 @@ rule cgm_table:
         columns=lambda wc: " ".join(CGM[wc.part]["columns"]),
     wildcard_constraints:
         part="main|bridge",
+    conda:
+        "../../environment.yaml"
     shell:
         "python -m avici_core cgm table --inputs {input} --columns {params.columns}"
         " --out-prefix results/tables/cgm_{wildcards.part} > {log} 2>&1"
@@ -226,6 +176,8 @@ rule cgm_figure:
                category="CGM"),
     log:
         "logs/cgm_figure/{cgm_dataset}.log",
+    conda:
+        "../../environment.yaml"
     shell:
         "python -m avici_core cgm figure --examples {input} --out {output} > {log} 2>&1"
 
@@ -237,6 +189,8 @@ rule cgm_bridge_figure:
         report("results/figures/cgm_bridge.png", caption="../report/cgm_bridge.rst", category="CGM"),
     log:
         "logs/cgm_bridge_figure/all.log",
+    conda:
+        "../../environment.yaml"
     shell:
         "python -m avici_core cgm bridge-figure --inputs {input} --out {output} > {log} 2>&1"
 
