@@ -2,33 +2,17 @@
 
 from __future__ import annotations
 
-import jax
 import numpy as np
 
 from avici_core.baselines import run
-from avici_core.model import ModelConfig
-from avici_core.model import checkpoint as ckpt
-from avici_core.model.network import make_network
-
-TINY = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
 
 
-def write_tiny_model(directory) -> None:
-    x = np.zeros((1, 8, 4, 2), np.float32)  # [B, n, d, 2]
-    params = make_network(TINY).init(jax.random.key(0), x, False, False)
-    ckpt.write_json(
-        directory / ckpt.CONFIG_FILE, {"model": TINY.to_dict(), "expects_counts": False}
-    )
-    ckpt.save_checkpoint(directory, 0, {"params": jax.device_get(params)}, {})
-
-
-def test_avici_method_returns_probabilities(tmp_path):
-    write_tiny_model(tmp_path)
+def test_avici_method_returns_probabilities(tiny_model_dir):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(60, 4)) * 3 + 1  # raw: AVICI standardizes inside its forward pass
     mask = np.zeros((60, 4), np.int8)
     mask[40:, 2] = 1
-    pred = run("avici", x, mask, {"model": str(tmp_path)}, 0, timeout_s=300, threads=1)
+    pred = run("avici", x, mask, {"model": str(tiny_model_dir)}, 0, timeout_s=300, threads=1)
     assert pred.status == "ok", pred.message
     assert pred.kind == "probs" and pred.has_probs and pred.scores.shape == (4, 4)
     assert ((pred.scores >= 0) & (pred.scores <= 1)).all()
