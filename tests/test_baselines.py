@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -382,3 +383,36 @@ def test_optional_methods_run_and_find_the_chain_skeleton(impl, hparams):
 def test_r2_sort_reference_runs():
     pred = run("r2-sort", chain_data(600), None, {}, 0, timeout_s=60)
     assert pred.status == "ok" and pred.kind == "weighted" and len(pred.meta["order"]) == 3
+
+
+def test_run_method_cli_records_refused_data_as_a_failed_prediction(tmp_path):
+    from avici_core.__main__ import main
+    from avici_core.data import load_dataset
+
+    tiny_dataset(tmp_path / "d.npz")
+    ds = load_dataset(tmp_path / "d.npz")
+    x_obs = ds.x_obs.copy()
+    x_obs[:, 2] = 0.0  # e.g. a gene that was never detected
+    save_dataset(tmp_path / "const.npz", dataclasses.replace(ds, x_obs=x_obs))
+    reg = write_registry(tmp_path, {"ges": {"impl": "ges"}})
+    out = tmp_path / "p.npz"
+    args = ["run-method", "--method", "ges", "--setting", "obs", "--seed", "0"]
+    assert (
+        main(
+            [
+                *args,
+                "--data",
+                str(tmp_path / "const.npz"),
+                "--registry",
+                str(reg),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    pred = load_prediction(out)
+    assert (
+        pred.status == "failed" and "input refused" in pred.message and "constant" in pred.message
+    )
+    assert pred.graph.shape == (3, 3)

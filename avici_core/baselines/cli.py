@@ -1,7 +1,7 @@
 """``python -m avici_core run-method``: one registered method on one dataset -> prediction ``.npz``.
 
-The prediction file is written even when the method fails or times out (its status says so);
-bad input data or an unknown method/setting is an error before anything runs.
+The prediction file is written even when the method fails, times out or refuses the data (its
+status says so); an unknown method or setting is an error before anything runs.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from avici_core.baselines.prediction import save_prediction
+from avici_core.baselines.prediction import failed_prediction, save_prediction
 from avici_core.baselines.registry import DEFAULT_PATH, get_method, load_methods
 from avici_core.baselines.runner import run
 from avici_core.data.dataset import load_dataset, select_setting
@@ -51,17 +51,21 @@ def main(argv: list[str]) -> int:
     ds = load_dataset(args.data)
     x, mask = select_setting(ds, args.setting)  # [n, d], [n, d]
     threads = args.threads if args.threads is not None else spec.resources.threads
-    pred = run(
-        spec.implementation,
-        x,
-        mask,
-        spec.hparams,
-        args.seed,
-        spec.timeout_s,
-        threads=threads,
-        is_count_data=ds.is_count_data,
-        truth=ds.g,
-    )
+    try:
+        pred = run(
+            spec.implementation,
+            x,
+            mask,
+            spec.hparams,
+            args.seed,
+            spec.timeout_s,
+            threads=threads,
+            is_count_data=ds.is_count_data,
+            truth=ds.g,
+        )
+    except ValueError as err:  # data the method cannot take (e.g. a gene never detected)
+        # In a pipeline this is a marked cell of the table, not a dead job.
+        pred = failed_prediction(ds.n_vars, "failed", f"input refused: {err}", 0.0, {})
     meta = {
         **pred.meta,
         "method": spec.id,
