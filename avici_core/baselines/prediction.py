@@ -10,11 +10,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from avici_core.io import write_npz
 
 KINDS = ("dag", "cpdag", "weighted", "probs")
 STATUSES = ("ok", "failed", "timeout")
@@ -101,14 +102,7 @@ def save_prediction(path: str | os.PathLike, pred: Prediction) -> None:
         "walltime_s": np.asarray(float(pred.walltime_s)),
         "meta": np.asarray(json.dumps(pred.meta, sort_keys=True, default=str)),
     }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays, compress=True)
 
 
 def load_prediction(path: str | os.PathLike) -> Prediction:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from avici_core.io import write_npz
 from avici_core.types import Params
 
 SEP = "::"  # module and parameter names never contain it (haiku uses '/' and '~')
@@ -19,17 +19,12 @@ def save_params(path: str | os.PathLike, params: Params, meta: dict[str, Any]) -
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {
-        f"{mod}{SEP}{name}": np.asarray(val) for mod, sub in params.items() for name, val in sub.items()
+        f"{mod}{SEP}{name}": np.asarray(val)
+        for mod, sub in params.items()
+        for name, val in sub.items()
     }
     arrays["__meta__"] = np.asarray(json.dumps(meta, sort_keys=True))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays, compress=False)
 
 
 def load_params(path: str | os.PathLike) -> tuple[Params, dict[str, Any]]:

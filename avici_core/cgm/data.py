@@ -12,12 +12,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from avici_core.cgm.scm import Domain, Sample, domain_rng, make_domain
+from avici_core.io import write_npz
 
 SPLITS = ("train", "test", "simint")
 
@@ -64,20 +64,15 @@ def save(path: str | os.PathLike, data: CGMData) -> None:
     arrays = {"g": dom.graph.astype(np.int8), "meta": np.asarray(json.dumps(meta))}
     for name, s in data.splits.items():
         arrays.update({f"{name}_x": s.x, f"{name}_a": s.a, f"{name}_u": s.u, f"{name}_v": s.v})
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_npz(path, arrays, compress=True)
 
 
 def load(path: str | os.PathLike) -> CGMData:
     with np.load(path, allow_pickle=False) as f:
         if "meta" not in f.files or "train_x" not in f.files:
-            raise ValueError(f"{path}: not a cgm dataset file (run `python -m avici_core cgm data`)")
+            raise ValueError(
+                f"{path}: not a cgm dataset file (run `python -m avici_core cgm data`)"
+            )
         meta = json.loads(str(f["meta"]))
         splits = {
             p: Sample(f[f"{p}_x"], f[f"{p}_a"], f[f"{p}_u"], f[f"{p}_v"])
