@@ -26,7 +26,7 @@ wildcard_constraints:
     method=one_of(METHOD_REGISTRY),
     model=one_of(MODEL_REGISTRY),
     setting="obs|int",
-    seed=r"\d+",
+    seed=r"(?:tune-)?\d+",  # test stream: 7; tuning stream: tune-7
 
 
 localrules:

@@ -20,6 +20,25 @@ def resolve_model(model: str) -> str:
     return model
 
 
+def first_rows(x: np.ndarray, mask: np.ndarray, max_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``max_rows`` rows with the obs:int ratio kept (the paper's ``lim_n_obs``, size study).
+
+    Interventional rows get ``floor(max_rows * n_int / n)``, observational rows the rest; each group
+    keeps its own first rows, in data order.
+    """
+    if max_rows < 1:
+        raise ValueError(f"avici: max_rows must be >= 1, got {max_rows}")
+    n = x.shape[0]
+    if max_rows >= n:
+        return x, mask
+    is_int = mask.any(axis=1)  # [n]
+    n_int = int(np.floor(max_rows * is_int.sum() / n))
+    obs_rows = np.flatnonzero(~is_int)[: max_rows - n_int]
+    int_rows = np.flatnonzero(is_int)[:n_int]
+    rows = np.sort(np.concatenate([obs_rows, int_rows]))  # [max_rows]
+    return x[rows], mask[rows]
+
+
 @register(
     "avici",
     interventional=True,
@@ -27,9 +46,20 @@ def resolve_model(model: str) -> str:
     output_kind="probs",
     preload=("avici_core.model",),
 )
-def avici(rng: np.random.Generator, x: np.ndarray, mask: np.ndarray, *, model: str) -> MethodOutput:
-    """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``."""
+def avici(
+    rng: np.random.Generator,
+    x: np.ndarray,
+    mask: np.ndarray,
+    *,
+    model: str,
+    max_rows: int | None = None,
+) -> MethodOutput:
+    """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``;
+    ``max_rows``: see only that many rows (the size study's n), obs:int ratio kept."""
     from avici_core.model import load_model
+
+    if max_rows is not None:
+        x, mask = first_rows(x, mask, max_rows)
 
     probs = np.asarray(load_model(resolve_model(model))(x, interv=mask), dtype=np.float64)  # [d, d]
     d = x.shape[1]

@@ -52,20 +52,34 @@ def avici_model(method):
 
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
-DOMAINS = select(
-    "domains",
-    config["domains"],
-    DOMAIN_REGISTRY,
-    set(DOMAIN_REGISTRY) - TRAINING_DOMAINS,
-)
-METHODS = select(
-    "methods",
-    config["methods"],
-    METHOD_REGISTRY,
-    {m for m, s in METHOD_REGISTRY.items() if s.default},
-)
-SETTINGS = list(config["settings"])
-SEEDS = list(range(config["first_seed"], config["first_seed"] + config["n_seeds"]))
+EVAL_DOMAINS = set(DOMAIN_REGISTRY) - TRAINING_DOMAINS
+DEFAULT_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.default}
+
+
+def seed_range(first, n):
+    """Seeds first .. first + n - 1, capped at ``max_seeds`` (the small scale of an overlay)."""
+    cap = config.get("max_seeds")
+    return list(range(first, first + (n if cap is None else min(n, cap))))
+
+
+def selection(where, spec):
+    """One experiment (or the flat selection) resolved into ids: domains, methods, settings, seeds."""
+    return dict(
+        domains=select(f"{where}domains", spec["domains"], DOMAIN_REGISTRY, EVAL_DOMAINS),
+        methods=select(f"{where}methods", spec["methods"], METHOD_REGISTRY, DEFAULT_METHODS),
+        settings=list(spec.get("settings", config["settings"])),
+        seeds=seed_range(spec.get("first_seed", 0), spec["n_seeds"]),
+        stream=spec.get("stream", config["stream"]),
+    )
+
+
+# With `experiments`, the runs are their union (each with its own seeds, settings and stream);
+# without, the flat keys are the one selection.
+EXPERIMENTS = {
+    name: selection(f"experiments.{name}.", spec)
+    for name, spec in (config.get("experiments") or {}).items()
+} or {"default": selection("", config)}
+METHODS = sorted({m for e in EXPERIMENTS.values() for m in e["methods"]})
 
 for _model, _spec in MODEL_REGISTRY.items():
     _unknown = sorted(set(_spec["train_domains"]) - set(DOMAIN_REGISTRY))
@@ -91,7 +105,7 @@ def one_of(ids):
 
 
 # -- path patterns (ids only; hyper-parameters travel as params) --------------------------------
-DATASET = "results/data/{domain}/{seed}.npz"
+DATASET = "results/data/{domain}/{seed}.npz"  # seed: 7 (test stream) or tune-7
 MODEL_DIR = "results/models/{model}"
 MODEL_DONE = "results/models/{model}/final.json"
 PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
@@ -112,21 +126,56 @@ FIGURE_EXTS = ("pdf", "png")
 ENV = "../../environment.yaml"
 
 
-def domain_settings(domain):
-    """Selected settings the domain has data for (no interventional rows: observational only)."""
-    return [s for s in SETTINGS if s == "obs" or DOMAIN_REGISTRY[domain].n_int > 0]
+def seed_id(stream, seed):
+    """The {seed} wildcard: the bare index on the test stream, ``<stream>-<index>`` otherwise."""
+    return str(seed) if stream == "test" else f"{stream}-{seed}"
+
+
+def seed_index(wildcards):
+    """The integer seed behind a {seed} wildcard (what the CLIs take)."""
+    return int(wildcards.seed.rsplit("-", 1)[-1])
+
+
+def seed_stream(wildcards):
+    """The seed stream behind a {seed} wildcard."""
+    return wildcards.seed.rsplit("-", 1)[0] if "-" in wildcards.seed else "test"
+
+
+def experiment_runs(exp):
+    """Every (domain, setting, method, seed) of one experiment; a domain without interventional
+    rows runs obs only, and a method only in the settings it supports."""
+    return [
+        dict(domain=d, setting=s, method=m, seed=seed_id(exp["stream"], k))
+        for d in exp["domains"]
+        for m in exp["methods"]
+        for s in exp["settings"]
+        if (s == "obs" or DOMAIN_REGISTRY[d].n_int > 0) and s in METHOD_REGISTRY[m].settings
+        for k in exp["seeds"]
+    ]
+
+
+def check_streams(runs):
+    """Metric rows carry the integer seed only: one (domain, setting, method, seed) in two streams
+    would be two rows with one key in results/metrics/all.csv."""
+    seen = {}
+    for r in runs:
+        key = (r["domain"], r["setting"], r["method"], r["seed"].rsplit("-", 1)[-1])
+        if seen.setdefault(key, r["seed"]) != r["seed"]:
+            raise ValueError(
+                f"config key 'experiments': {key[:3]} runs on seed {key[3]} of two seed streams; "
+                "give the tuning experiment its own methods (e.g. a grid) or other domains"
+            )
+    return runs
+
+
+RUNS = check_streams(
+    list({tuple(r.values()): r for e in EXPERIMENTS.values() for r in experiment_runs(e)}.values())
+)
 
 
 def runs():
     """Every (domain, setting, method, seed) the selection asks for, in a stable order."""
-    return [
-        dict(domain=d, setting=s, method=m, seed=k)
-        for d in DOMAINS
-        for m in METHODS
-        for s in domain_settings(d)
-        if s in METHOD_REGISTRY[m].settings
-        for k in SEEDS
-    ]
+    return RUNS
 
 
 def score_files():

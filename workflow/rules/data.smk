@@ -4,7 +4,8 @@ rule simulate_dataset:
     log:
         "logs/simulate_dataset/{domain}/{seed}.log",
     params:
-        stream=config["stream"],
+        stream=seed_stream,
+        seed=seed_index,
         registry=REGISTRIES["domains"],
         domain=domain_entry,
     threads: 1
@@ -16,5 +17,5 @@ rule simulate_dataset:
     benchmark:
         "results/benchmarks/simulate_dataset/{domain}/{seed}.tsv"
     shell:
-        "python -m avici_core generate --domain {wildcards.domain} --seed {wildcards.seed}"
+        "python -m avici_core generate --domain {wildcards.domain} --seed {params.seed}"
         " --stream {params.stream} --registry {params.registry} --out {output} > {log} 2>&1"

@@ -6,6 +6,8 @@ rule score_prediction:
         SCORE,
     log:
         "logs/score_prediction/{domain}/{setting}/{method}/{seed}.log",
+    params:
+        seed=seed_index,
     threads: 1
     resources:
         mem_mb=2000,
@@ -17,7 +19,7 @@ rule score_prediction:
     shell:
         "python -m avici_core score --prediction {input.prediction} --data {input.data}"
         " --domain {wildcards.domain} --setting {wildcards.setting} --method {wildcards.method}"
-        " --seed {wildcards.seed} --out {output} > {log} 2>&1"
+        " --seed {params.seed} --out {output} > {log} 2>&1"
 
 
 rule aggregate_metrics:

@@ -10,6 +10,7 @@ rule run_method:
     params:
         registry=REGISTRIES["methods"],
         method=method_entry,
+        seed=seed_index,
     threads: method_resource("threads")
     resources:
         mem_mb=method_resource("mem_mb"),
@@ -21,5 +22,5 @@ rule run_method:
         "results/benchmarks/run_method/{domain}/{setting}/{method}/{seed}.tsv"
     shell:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
-        " --data {input.data} --setting {wildcards.setting} --seed {wildcards.seed}"
+        " --data {input.data} --setting {wildcards.setting} --seed {params.seed}"
         " --threads {threads} --out {output} > {log} 2>&1"
