@@ -127,7 +127,9 @@ def format_plan(summary: dict[str, dict[str, float]]) -> str:
         lines.append(f"{rule:<20} {row['jobs']:>8d} {row['cpu_h']:>12.1f} {row['gpu_h']:>10.1f}")
         for key in total:
             total[key] += row[key]
-    lines.append(f"{'total':<20} {total['jobs']:>8d} {total['cpu_h']:>12.1f} {total['gpu_h']:>10.1f}")
+    lines.append(
+        f"{'total':<20} {total['jobs']:>8d} {total['cpu_h']:>12.1f} {total['gpu_h']:>10.1f}"
+    )
     return "\n".join(lines)
 
 
@@ -144,7 +146,9 @@ def dry_run(configfiles: list[str], workdir: str, extra: list[str]) -> str:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m avici_core plan", description=__doc__)
-    parser.add_argument("--configfile", nargs="*", default=[], help="overlays of config/config.yaml")
+    parser.add_argument(
+        "--configfile", nargs="*", default=[], help="overlays of config/config.yaml"
+    )
     parser.add_argument("--costs", default=DEFAULT_COSTS, help="per-job seconds (YAML)")
     parser.add_argument("--directory", default=".", help="workflow root (where the Snakefile is)")
     parser.add_argument(

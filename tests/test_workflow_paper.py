@@ -1,0 +1,139 @@
+"""The paper overlay (config/paper/neurips2022.yaml) plans exactly the paper's experiments.
+
+Expected counts are derived by hand from avici.md §5 (comments below), not from the workflow code.
+Per d=30-style benchmark dataset the baselines give 12 runs: PC, GES, LiNGAM, DAGMA (obs), GIES,
+IGSP (int), Empty and Random (obs + int), the domain's AVICI model (obs + int).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from test_workflow import copy_workflow, jobs_by_rule, snakemake
+
+PAPER = "config/paper/neurips2022.yaml"
+SMALL = "config/paper/neurips2022-small.yaml"
+
+RUNS_PER_BENCHMARK_DATASET = 12
+
+
+def expected_runs(n: int | None) -> int:
+    """run_method jobs of the overlay when every experiment has at most ``n`` (n <= 15) datasets
+    per domain, or the full paper when ``n`` is None; shared runs are counted once."""
+    full = n is None
+    bench = 30 if full else n  # benchmark, d=100, in-dist, transfer: 30 datasets each
+    return (
+        3 * 3 * bench * RUNS_PER_BENCHMARK_DATASET  # benchmark + d100 + in-dist, 3 families each
+        + 3 * 3 * (15 if full else n)  # ladder: 3 new rungs x AVICI int (the 4th is the benchmark)
+        + 3 * 4 * (15 if full else n) * 4  # size study: 4 d x 4 row limits, int
+        + 2 * bench * 2  # transfer: one model per benchmark, obs + int
+        + 3 * (10 if full else n) * 7  # calibration: 5 bootstraps (3 obs, 2 int) + DiBS obs + int
+        + 2 * (100 if full else n) * 8 * 2  # ablations: 2 domains x 8 models x obs + int ...
+        - 2 * bench * 2  # ... less avici-rff on the benchmark and in-dist seeds already counted
+        + 3 * (5 if full else n) * 15  # tuning: 3 + 3 PC alphas (obs), 9 IGSP pairs (int)
+        + 8  # Sachs: observational rows only, 6 obs baselines + 2 AVICI models
+    )
+
+
+def expected_datasets(n: int | None) -> int:
+    full = n is None
+    return (
+        9 * (30 if full else n)  # d30-ood, d100-ood, d30-in-dist x 3 families
+        + 2 * (70 if full else 0)  # rff-d30-ood and rff-d30-in-dist go to 100 (ablations)
+        + 9 * (15 if full else n)  # ladder rungs
+        + 12 * (15 if full else n)  # size study domains
+        + 3 * (5 if full else n)  # tuning stream (own files)
+        + 1  # Sachs
+    )
+
+
+@pytest.fixture(scope="module")
+def wf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_workflow(tmp_path_factory.mktemp("paper"))
+
+
+def test_full_overlay_job_counts(wf: Path):
+    r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER)
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    assert jobs["run_method"] == expected_runs(None) == 7738
+    assert jobs["score_prediction"] == jobs["run_method"]
+    assert jobs["simulate_dataset"] == expected_datasets(None) == 741
+    assert jobs["train_model"] == 10  # linear, rff, gene + 7 RFF ablations
+    assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
+
+
+def test_small_overlay_job_counts(wf: Path):
+    r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER, SMALL)
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    assert jobs["run_method"] == expected_runs(2) == 534
+    assert jobs["simulate_dataset"] == expected_datasets(2) == 67
+    assert jobs["train_model"] == 10
+
+
+def test_every_paper_table_filters_to_planned_runs(wf: Path):
+    """Each table's domains and methods are run by some experiment (no empty table)."""
+    config = yaml.safe_load((wf / PAPER).read_text())
+    tables = yaml.safe_load((wf / config["registries"]["tables"]).read_text())["tables"]
+    planned = {
+        (d, m) for e in config["experiments"].values() for d in e["domains"] for m in e["methods"]
+    }
+    for name, table in tables.items():
+        pairs = {(d, m) for d in table["domains"] for m in table["methods"]}
+        assert pairs & planned, name
+        assert {d for d, _ in pairs} <= {d for d, _ in planned}, name
+        assert {m for _, m in pairs} <= {m for _, m in planned}, name
+
+
+def write_config(wf: Path, name: str, doc: dict) -> str:
+    (wf / "fixtures" / name).write_text(yaml.safe_dump(doc))
+    return f"fixtures/{name}"
+
+
+def test_tune_stream_has_its_own_dataset_files(wf: Path):
+    cfg = write_config(
+        wf,
+        "two_streams.yaml",
+        {
+            "figures": False,
+            "experiments": {
+                "test": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 1},
+                "tune": {
+                    "domains": ["lin-gauss"],
+                    "methods": ["pc-tune__alpha=0.01"],
+                    "n_seeds": 1,
+                    "stream": "tune",
+                },
+            },
+        },
+    )
+    r = snakemake(wf, "-n", "-p", "--cores", "1", "--configfile", cfg)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "results/data/lin-gauss/0.npz" in r.stdout
+    assert "results/data/lin-gauss/tune-0.npz" in r.stdout
+    assert "--seed 0 --stream tune" in r.stdout and "--seed 0 --stream test" in r.stdout
+    assert jobs_by_rule(r.stdout)["simulate_dataset"] == 2
+
+
+def test_one_run_in_two_streams_is_rejected(wf: Path):
+    exp = {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 1}
+    cfg = write_config(
+        wf, "clash.yaml", {"experiments": {"a": exp, "b": {**exp, "stream": "tune"}}}
+    )
+    r = snakemake(wf, "-n", "--cores", "1", "--configfile", cfg)
+    assert r.returncode != 0
+    assert "two seed streams" in r.stdout + r.stderr
+
+
+def test_unknown_experiment_key_is_rejected(wf: Path):
+    cfg = write_config(
+        wf,
+        "typo.yaml",
+        {"experiments": {"a": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seed": 1}}},
+    )
+    r = snakemake(wf, "-n", "--cores", "1", "--configfile", cfg)
+    assert r.returncode != 0
+    assert "n_seed" in r.stdout + r.stderr
