@@ -11,6 +11,10 @@ without renaming (spec avici.md §1.4).
 Attention over rows has two exact implementations: the plain one materialises the ``[n, n]``
 logits; the memory-efficient one streams key blocks with an online softmax (peak memory linear
 in n). :func:`use_blockwise` picks one from the input size; both agree to float32 round-off.
+At inference on many rows, blocks attending over variables run on chunks of rows and blocks
+attending over rows run one variable at a time (:func:`row_chunk_size`), so intermediates such
+as ``[n, H, d, d]`` logits or the ``[n, d, 4D]`` FFN hidden exist for one slice at a time; the
+per-position math is unchanged.
 """
 
 from __future__ import annotations
@@ -44,6 +48,8 @@ class ModelConfig:
       relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
       row_block: with more rows than this, row attention streams blocks of about this many
         rows (exact; linear memory in n, and faster on CPU because blocks stay in cache).
+      row_chunk: at inference with more rows than this, row-independent sub-blocks run over
+        chunks of about this many rows (exact; their intermediates scale with the chunk, not n).
     """
 
     dim: int = 128
@@ -59,9 +65,11 @@ class ModelConfig:
     attention_axes: AttentionAxes = "both"
     relational_head: bool = False
     row_block: int = 128
+    row_chunk: int = 1024
 
     def __post_init__(self) -> None:
-        for name in ("dim", "layers", "num_heads", "key_size", "widening", "row_block"):
+        sizes = ("dim", "layers", "num_heads", "key_size", "widening", "row_block", "row_chunk")
+        for name in sizes:
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"model config: {name} must be >= 1, got {getattr(self, name)}")
         if not 0.0 <= self.dropout < 1.0:
@@ -111,6 +119,15 @@ def standardize(x: jax.Array, is_count_data: jax.Array | bool = False) -> jax.Ar
 def use_blockwise(n_rows: int, config: ModelConfig) -> bool:
     """Whether row attention streams key blocks (exact; only memory and speed differ)."""
     return config.attention_axes != "d" and n_rows > config.row_block
+
+
+def row_chunk_size(n_rows: int, config: ModelConfig, *, is_training: bool) -> int | None:
+    """Rows per chunk for row-independent sub-blocks, or ``None`` to run them on all rows at once.
+
+    Only at inference: training keeps every activation for the gradient anyway, and dropout
+    masks would otherwise depend on the chunking.
+    """
+    return None if is_training or n_rows <= config.row_chunk else config.row_chunk
 
 
 def _layer_norm() -> hk.LayerNorm:
@@ -180,22 +197,33 @@ def _row_attention_blockwise(q: jax.Array, k: jax.Array, v: jax.Array, block: in
     return out.reshape(*lead, *out.shape[-3:])
 
 
-# Helpers below are plain functions, not methods: haiku would prefix modules created inside a
-# method with "~_<method>", breaking the official parameter names.
+def _map_slices(fn, z: jax.Array, axis: int, size: int) -> jax.Array:
+    """``fn(z)`` for an ``fn`` that acts on slices of ``size`` along ``axis`` independently.
 
+    A loop (``hk.fori_loop``) overwrites ``z`` one slice at a time, so ``fn``'s intermediates
+    exist for one slice only and no second ``z``-sized buffer is needed; a shorter last slice
+    runs after the loop. ``fn`` must map a slice to the same shape and may be traced twice, so
+    it must reuse modules built outside it.
+    """
+    n_full, rest = divmod(z.shape[axis], size)
 
-def _project(
-    x: jax.Array, heads: tuple[int, int], w_init: hk.initializers.Initializer, name: str
-) -> jax.Array:
-    y = hk.Linear(heads[0] * heads[1], w_init=w_init, name=name)(x)
-    return y.reshape(*x.shape[:-1], *heads)
+    def step(i: jax.Array, z: jax.Array) -> jax.Array:
+        part = jax.lax.dynamic_slice_in_dim(z, i * size, size, axis=axis)
+        return jax.lax.dynamic_update_slice_in_dim(z, fn(part), i * size, axis=axis)
+
+    z = hk.fori_loop(0, n_full, step, z)
+    if rest:
+        tail = jax.lax.slice_in_dim(z, n_full * size, z.shape[axis], axis=axis)
+        z = jax.lax.dynamic_update_slice_in_dim(z, fn(tail), n_full * size, axis=axis)
+    return z
 
 
 class MultiHeadAttention(hk.Module):
     """Multi-head attention over one axis of ``[..., n, d, D]`` without swapping axes.
 
     Parameters are laid out exactly as ``hk.MultiHeadAttention`` (``query/key/value/linear``,
-    VarianceScaling(2.0) init), so official weights load unchanged.
+    VarianceScaling(2.0) init), so official weights load unchanged. The projections are built on
+    the first call and reused, so one instance can run on several slices of the input.
     """
 
     def __init__(
@@ -211,15 +239,25 @@ class MultiHeadAttention(hk.Module):
         self.num_heads, self.key_size, self.model_size = num_heads, key_size, model_size
         self.row_block = row_block
         self.w_init = hk.initializers.VarianceScaling(2.0)
+        self.linears: dict[str, hk.Linear] = {}
+
+    @hk.name_like("__call__")  # no "~_linear" in parameter names
+    def _linear(self, name: str, width: int) -> hk.Linear:
+        if name not in self.linears:
+            self.linears[name] = hk.Linear(width, w_init=self.w_init, name=name)
+        return self.linears[name]
 
     def __call__(
         self, q_in: jax.Array, k_in: jax.Array, v_in: jax.Array, *, over: str, blockwise: bool
     ) -> jax.Array:
         scale = 1.0 / math.sqrt(self.key_size)
-        heads = (self.num_heads, self.key_size)
-        q = _project(q_in, heads, self.w_init, "query") * scale  # [..., n, d, H, K]
-        k = _project(k_in, heads, self.w_init, "key")
-        v = _project(v_in, heads, self.w_init, "value")
+        width = self.num_heads * self.key_size
+
+        def heads(y: jax.Array, name: str) -> jax.Array:  # [..., n, d, D] -> [..., n, d, H, K]
+            y = self._linear(name, width)(y)
+            return y.reshape(*y.shape[:-1], self.num_heads, self.key_size)
+
+        q, k, v = heads(q_in, "query") * scale, heads(k_in, "key"), heads(v_in, "value")
         if over == "d":
             logits = jnp.einsum("...ihk,...jhk->...hij", q, k)  # [..., n, H, d, d]
             out = jnp.einsum("...hij,...jhk->...ihk", jax.nn.softmax(logits, axis=-1), v)
@@ -227,13 +265,11 @@ class MultiHeadAttention(hk.Module):
             logits = jnp.einsum("...ichk,...jchk->...chij", q, k)  # [..., d, H, n, n]
             out = jnp.einsum("...chij,...jchk->...ichk", jax.nn.softmax(logits, axis=-1), v)
         else:
-            to_rows_last = lambda a: jnp.moveaxis(
-                a, -4, -2
-            )  # [..., n, d, H, K] -> [..., d, H, n, K]
+            to_rows_last = lambda a: jnp.moveaxis(a, -4, -2)  # -> [..., d, H, n, K]
             out = _row_attention_blockwise(*map(to_rows_last, (q, k, v)), block=self.row_block)
             out = jnp.moveaxis(out, -2, -4)
-        out = out.reshape(*out.shape[:-2], self.num_heads * self.key_size)  # [..., n, d, H*K]
-        return hk.Linear(self.model_size, w_init=self.w_init, name="linear")(out)
+        out = out.reshape(*out.shape[:-2], width)  # [..., n, d, H*K]
+        return self._linear("linear", self.model_size)(out)
 
 
 def _residual_dropout(z: jax.Array, rate: float, is_training: bool) -> jax.Array:
@@ -243,16 +279,38 @@ def _residual_dropout(z: jax.Array, rate: float, is_training: bool) -> jax.Array
 
 
 def _block(
-    z: jax.Array, cfg: ModelConfig, *, over: str, is_training: bool, blockwise: bool
+    z: jax.Array,
+    cfg: ModelConfig,
+    *,
+    over: str,
+    is_training: bool,
+    blockwise: bool,
+    chunk: int | None,
 ) -> jax.Array:
-    """Pre-LN block: attention over ``over`` then FFN, each a residual branch with dropout."""
-    q_in, k_in, v_in = _layer_norm()(z), _layer_norm()(z), _layer_norm()(z)
+    """Pre-LN block: attention over ``over`` then FFN, each a residual branch with dropout.
+
+    Every position ``z [*lead, n, d, D]`` depends only on its own row (``over="d"``) or its own
+    variable (``over="n"``). With ``chunk``, the block therefore runs on ``chunk`` rows or on one
+    variable at a time (:func:`_map_slices`): same per-position math, memory of one slice.
+    Modules are built once, in the original order, so parameter names match.
+    """
+    ln_q, ln_k, ln_v = _layer_norm(), _layer_norm(), _layer_norm()
     attention = MultiHeadAttention(cfg.num_heads, cfg.key_size, cfg.dim, row_block=cfg.row_block)
-    attended = attention(q_in, k_in, v_in, over=over, blockwise=blockwise)
-    z = z + _residual_dropout(attended, cfg.dropout, is_training)
-    hidden = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform())(_layer_norm()(z))
-    ffn = hk.Linear(cfg.dim, w_init=_kaiming_uniform())(jax.nn.relu(hidden))
-    return z + _residual_dropout(ffn, cfg.dropout, is_training)
+    hidden, ln_ffn = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform()), _layer_norm()
+    ffn_out = hk.Linear(cfg.dim, w_init=_kaiming_uniform())
+
+    def apply(z: jax.Array) -> jax.Array:
+        attended = attention(ln_q(z), ln_k(z), ln_v(z), over=over, blockwise=blockwise)
+        z = z + _residual_dropout(attended, cfg.dropout, is_training)
+        ffn = ffn_out(jax.nn.relu(hidden(ln_ffn(z))))
+        return z + _residual_dropout(ffn, cfg.dropout, is_training)
+
+    if chunk is None:
+        return apply(z)
+    rows_axis = z.ndim - 3
+    if over == "d":
+        return _map_slices(apply, z, axis=rows_axis, size=chunk)
+    return _map_slices(apply, z, axis=rows_axis + 1, size=1)
 
 
 def _block_axes(cfg: ModelConfig) -> list[str]:
@@ -294,9 +352,15 @@ class BaseModel(hk.Module):
     def __call__(self, x: jax.Array, *, is_training: bool) -> jax.Array:
         n, d = x.shape[-3], x.shape[-2]
         blockwise = use_blockwise(n, self.config)
+        # init creates the parameters on all rows, outside any loop
+        chunk = (
+            None if hk.running_init() else row_chunk_size(n, self.config, is_training=is_training)
+        )
         z = hk.Linear(self.config.dim)(x)  # [..., n, d, D]
         for over in _block_axes(self.config):
-            z = _block(z, self.config, over=over, is_training=is_training, blockwise=blockwise)
+            z = _block(
+                z, self.config, over=over, is_training=is_training, blockwise=blockwise, chunk=chunk
+            )
         z = _layer_norm()(z).max(axis=-3)  # [..., d, D]
         logits = _edge_logits(z, self.config)
         if self.config.mask_diag:
