@@ -18,7 +18,12 @@ from avici_core.model.loss import (
     total_loss,
     update_dual,
 )
-from avici_core.model.network import count_params, make_network, standardize
+from avici_core.model.network import (
+    count_params,
+    make_network,
+    row_chunk_size,
+    standardize,
+)
 
 TINY = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
 
@@ -105,6 +110,35 @@ def test_blockwise_row_attention_equals_plain(n):
     a, b = _logits(TINY, params, x), _logits(blockwise, params, x)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose(b[:, off], a[:, off], atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("shape", "row_chunk"),
+    [((2, 37, 5), 8), ((32, 5), 8), ((2, 30, 4), 29)],  # last slice shorter / exact / one row
+)
+@pytest.mark.parametrize("axes", ["both", "d"])
+def test_row_chunked_inference_equals_all_rows(shape, row_chunk, axes):
+    """Chunked inference (rows for variable attention, one variable for row attention) is exact."""
+    x = _data(5, shape)
+    d = shape[-1]
+    plain = ModelConfig(**{**TINY.to_dict(), "layers": 2, "attention_axes": axes})
+    params = _init(plain, x)
+    chunked = ModelConfig(**{**plain.to_dict(), "row_chunk": row_chunk, "row_block": 16})
+    a, b = _logits(plain, params, x), _logits(chunked, params, x)
+    off = ~np.eye(d, dtype=bool)
+    np.testing.assert_allclose(b[..., off], a[..., off], atol=1e-5)
+    assert np.array_equal(np.isinf(a), np.isinf(b))
+    # the chunked apply uses exactly the parameters the plain init made (no renamed modules)
+    assert jax.tree_util.tree_structure(_init(chunked, x)) == jax.tree_util.tree_structure(params)
+
+
+def test_row_chunk_is_inference_only_and_validated():
+    config = ModelConfig(row_chunk=8)
+    assert row_chunk_size(9, config, is_training=False) == 8
+    assert row_chunk_size(8, config, is_training=False) is None
+    assert row_chunk_size(9, config, is_training=True) is None
+    with pytest.raises(ValueError, match="row_chunk must be >= 1"):
+        ModelConfig(row_chunk=0)
 
 
 def test_blockwise_gradients_match_plain():
@@ -273,13 +307,13 @@ def test_small_model_overfits_fixed_datasets():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="known gap: XLA temp buffers are 7.65 GiB at n=10,000, d=51 (memory_analysis), so peak "
-    "RSS lands just above 8 GiB; row-independent ops still run on all rows at once",
-    strict=False,
-)
 def test_ten_thousand_rows_at_d51_fit_in_8_gib():
-    """Peak RSS of a fresh process running one n=10,000, d=51 forward (blockwise path)."""
+    """Peak RSS of a fresh process running one n=10,000, d=51 forward of the paper-size model.
+
+    At this size inference runs row-chunked and variable-by-variable (XLA temp ~0.56 GiB); on
+    all rows at once it needed 7.65 GiB of XLA temp buffers and over 8 GiB RSS.
+    """
+    import os
     import subprocess
     import sys
 
@@ -293,9 +327,9 @@ probs = AviciModel(params, config)(np.random.default_rng(0).normal(size=(10_000,
 assert probs.shape == (51, 51) and np.isfinite(probs).all()
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
 """
-    env = {**__import__("os").environ, "JAX_PLATFORMS": "cpu"}
+    env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=1800
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=3600
     )
     assert out.returncode == 0, out.stderr[-2000:]
     peak_gib = float(out.stdout.strip().splitlines()[-1])
