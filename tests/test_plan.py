@@ -33,7 +33,7 @@ localrule all:
 COSTS = {
     "default_s": 7,
     "rules": {"simulate_dataset": 10},
-    "train_model": {"default": 3600, "quick": 60},
+    "train_model": {"runtime_fraction": 0.5, "quick": 60},
     "run_method": {
         "default": 50,
         "methods": {"pc-tune": 20, "avici": 30},
@@ -45,7 +45,7 @@ COSTS = {
 def test_parse_dry_run_reads_rule_wildcards_threads_and_gpus():
     jobs = parse_dry_run(LISTING)
     assert [j.rule for j in jobs] == ["train_model", "run_method", "all"]
-    assert (jobs[0].threads, jobs[0].gpu) == (128, 8)
+    assert (jobs[0].threads, jobs[0].gpu, jobs[0].runtime_min) == (128, 8, 4320)
     assert jobs[1].wildcards["method"] == "pc-tune__alpha=0.01"
     assert jobs[1].wildcards["seed"] == "tune-3"
     assert (jobs[1].threads, jobs[1].gpu) == (2, 0)
@@ -60,7 +60,7 @@ def test_parse_dry_run_reads_rule_wildcards_threads_and_gpus():
         (Job("run_method", {"method": "avici-rff-layers1", "domain": "rff-d30-ood"}), 30),
         (Job("run_method", {"method": "ges", "domain": "rff-d30-ood"}), 50),
         (Job("train_model", {"model": "quick"}), 60),
-        (Job("train_model", {"model": "gene"}), 3600),
+        (Job("train_model", {"model": "gene"}, runtime_min=120), 3600),
         (Job("simulate_dataset", {"domain": "x", "seed": "0"}), 10),
         (Job("make_tables"), 7),
     ],
@@ -71,8 +71,9 @@ def test_job_seconds_lookup_order(job: Job, seconds: float):
 
 def test_summarize_prices_cpu_and_gpu_hours():
     summary = summarize(parse_dry_run(LISTING), COSTS)
-    # train: 3600 s x 128 CPUs, x 8 GPUs; run: 20 s x 10 (d100) x 2 threads; all: 7 s x 1
-    assert summary["train_model"] == {"jobs": 1, "cpu_h": 128.0, "gpu_h": 8.0}
+    # train: half of 4320 min = 36 h x 128 CPUs, x 8 GPUs; run: 20 s x 10 (d100) x 2 threads;
+    # all: 7 s x 1
+    assert summary["train_model"] == {"jobs": 1, "cpu_h": 36.0 * 128, "gpu_h": 36.0 * 8}
     assert summary["run_method"]["cpu_h"] == pytest.approx(400 / 3600)
     assert summary["run_method"]["gpu_h"] == 0.0
     assert summary["all"]["cpu_h"] == pytest.approx(7 / 3600)

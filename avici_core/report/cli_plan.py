@@ -28,12 +28,13 @@ _FIELD = re.compile(r"^\s+(wildcards|threads|resources): (.*)$")
 
 @dataclass
 class Job:
-    """One planned job: its rule, wildcards and the CPUs/GPUs it holds."""
+    """One planned job: its rule, wildcards, the CPUs/GPUs it holds and its time limit (minutes)."""
 
     rule: str
     wildcards: dict[str, str] = field(default_factory=dict)
     threads: int = 1
     gpu: int = 0
+    runtime_min: int = 0
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -58,7 +59,9 @@ def parse_dry_run(text: str) -> list[Job]:
         elif key == "threads":
             jobs[-1].threads = int(value)
         else:
-            jobs[-1].gpu = int(_pairs(value).get("gpu", 0))
+            resources = _pairs(value)
+            jobs[-1].gpu = int(resources.get("gpu", 0))
+            jobs[-1].runtime_min = int(resources.get("runtime", 0))
     return jobs
 
 
@@ -102,8 +105,11 @@ def job_seconds(costs: dict[str, Any], job: Job) -> float:
     if job.rule == "run_method":
         return method_seconds(costs, job.wildcards["method"], job.wildcards["domain"])
     if job.rule == "train_model":
+        # a model's own entry, else the share of its time limit (config/models.yaml) it uses
         models = costs.get("train_model", {})
-        return float(models.get(job.wildcards["model"], models.get("default", 0)))
+        if job.wildcards["model"] in models:
+            return float(models[job.wildcards["model"]])
+        return models.get("runtime_fraction", 1.0) * job.runtime_min * 60
     return float(costs["rules"].get(job.rule, costs.get("default_s", 60)))
 
 

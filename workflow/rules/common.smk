@@ -65,8 +65,12 @@ def seed_range(first, n):
 def selection(where, spec):
     """One experiment (or the flat selection) resolved into ids: domains, methods, settings, seeds."""
     return dict(
-        domains=select(f"{where}domains", spec["domains"], DOMAIN_REGISTRY, EVAL_DOMAINS),
-        methods=select(f"{where}methods", spec["methods"], METHOD_REGISTRY, DEFAULT_METHODS),
+        domains=select(
+            f"{where}domains", spec["domains"], DOMAIN_REGISTRY, EVAL_DOMAINS
+        ),
+        methods=select(
+            f"{where}methods", spec["methods"], METHOD_REGISTRY, DEFAULT_METHODS
+        ),
         settings=list(spec.get("settings", config["settings"])),
         seeds=seed_range(spec.get("first_seed", 0), spec["n_seeds"]),
         stream=spec.get("stream", config["stream"]),
@@ -149,7 +153,8 @@ def experiment_runs(exp):
         for d in exp["domains"]
         for m in exp["methods"]
         for s in exp["settings"]
-        if (s == "obs" or DOMAIN_REGISTRY[d].n_int > 0) and s in METHOD_REGISTRY[m].settings
+        if (s == "obs" or DOMAIN_REGISTRY[d].n_int > 0)
+        and s in METHOD_REGISTRY[m].settings
         for k in exp["seeds"]
     ]
 
@@ -169,7 +174,13 @@ def check_streams(runs):
 
 
 RUNS = check_streams(
-    list({tuple(r.values()): r for e in EXPERIMENTS.values() for r in experiment_runs(e)}.values())
+    list(
+        {
+            tuple(r.values()): r
+            for e in EXPERIMENTS.values()
+            for r in experiment_runs(e)
+        }.values()
+    )
 )
 
 
