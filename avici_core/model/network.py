@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import haiku as hk
@@ -48,8 +49,9 @@ class ModelConfig:
       relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
       row_block: with more rows than this, row attention streams blocks of about this many
         rows (exact; linear memory in n, and faster on CPU because blocks stay in cache).
-      row_chunk: at inference with more rows than this, row-independent sub-blocks run over
-        chunks of about this many rows (exact; their intermediates scale with the chunk, not n).
+      row_chunk: at inference with more rows than this, blocks attending over variables run on
+        chunks of this many rows and blocks attending over rows on one variable at a time
+        (exact; intermediates scale with the slice, not with n * d).
     """
 
     dim: int = 128
@@ -197,7 +199,9 @@ def _row_attention_blockwise(q: jax.Array, k: jax.Array, v: jax.Array, block: in
     return out.reshape(*lead, *out.shape[-3:])
 
 
-def _map_slices(fn, z: jax.Array, axis: int, size: int) -> jax.Array:
+def _map_slices(
+    fn: Callable[[jax.Array], jax.Array], z: jax.Array, axis: int, size: int
+) -> jax.Array:
     """``fn(z)`` for an ``fn`` that acts on slices of ``size`` along ``axis`` independently.
 
     A loop (``hk.fori_loop``) overwrites ``z`` one slice at a time, so ``fn``'s intermediates
