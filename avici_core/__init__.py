@@ -2,7 +2,7 @@
 
 from avici_core.data import simulate_data
 
-__all__ = ["simulate_data", "load_model"]
+__all__ = ["load_model", "simulate_data"]
 
 
 def __getattr__(name: str):

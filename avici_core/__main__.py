@@ -20,7 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "aggregate": ("avici_core.report.cli_aggregate", "Concatenate metric rows into one long CSV."),
     "tables": ("avici_core.report.cli_tables", "Paper-style tables from the long metrics CSV."),
     "figures": ("avici_core.report.cli_figures", "Figures from the long metrics CSV."),
-    "plan": ("avici_core.report.cli_plan", "Jobs per rule and estimated CPU/GPU hours of a config."),
+    "plan": (
+        "avici_core.report.cli_plan",
+        "Jobs per rule and estimated CPU/GPU hours of a config.",
+    ),
     "discover": ("avici_core.model.cli_discover", "Run the shipped model on a CSV table."),
     "cgm": ("avici_core.cgm.cli", "Causal generative models of images (the image track)."),
 }

@@ -18,4 +18,8 @@ Setting = Literal["obs", "int"]
 Stream = Literal["test", "tune", "train"]
 
 SETTINGS: tuple[str, ...] = ("obs", "int")
-STREAMS: dict[str, int] = {"train": 0, "test": 1, "tune": 2}  # SeedSequence entropy per stream (paper)
+STREAMS: dict[str, int] = {
+    "train": 0,
+    "test": 1,
+    "tune": 2,
+}  # SeedSequence entropy per stream (paper)

@@ -39,11 +39,27 @@ def step_seconds(cfg: vae.VAEConfig, size: int, steps: int, cf: bool = False) ->
         t = time.perf_counter()
         model, bound = vae.train(jax.random.PRNGKey(0), np.random.default_rng(0), c, s.x, pa)
         if cf:
-            orc = oracle.train(jax.random.PRNGKey(1), np.random.default_rng(1),
-                               oracle.OracleSpec(dom.attributes, 8), s.x, s.a, steps=1, batch=8)
+            orc = oracle.train(
+                jax.random.PRNGKey(1),
+                np.random.default_rng(1),
+                oracle.OracleSpec(dom.attributes, 8),
+                s.x,
+                s.a,
+                steps=1,
+                batch=8,
+            )
             t = time.perf_counter()
-            vae.train_counterfactual(jax.random.PRNGKey(2), np.random.default_rng(2), model, orc,
-                                     s.x, pa, pa[::-1], s.a[::-1], bound=bound)
+            vae.train_counterfactual(
+                jax.random.PRNGKey(2),
+                np.random.default_rng(2),
+                model,
+                orc,
+                s.x,
+                pa,
+                pa[::-1],
+                s.a[::-1],
+                bound=bound,
+            )
         return time.perf_counter() - t
 
     run(1)  # the compile lands in both runs; the difference is pure steps
@@ -64,12 +80,16 @@ def main() -> None:
     a = dom.sample(np.random.default_rng(0), 5000).a
     t = time.perf_counter()
     mechanisms.fit(jax.random.PRNGKey(0), dom.attributes, dom.graph, a, steps=600)
-    print(f"parent-mechanism fit, 5000 rows, 600 steps (with compile): {time.perf_counter() - t:.1f} s")
+    print(
+        f"parent-mechanism fit, 5000 rows, 600 steps (with compile): {time.perf_counter() - t:.1f} s"
+    )
     base = vae.VAEConfig(width=16, z_dim=8, batch=128)
     ref = step_seconds(base, 32, args.steps)
     print(f"CVAE step 32x32 batch 128 (reference): {1e3 * ref:.0f} ms ({128 / ref:.0f} images/s)")
     rows = {
-        "HVAE (2 levels) 32x32": step_seconds(vae.VAEConfig(width=16, z_dim=8, batch=128, levels=2), 32, args.steps),
+        "HVAE (2 levels) 32x32": step_seconds(
+            vae.VAEConfig(width=16, z_dim=8, batch=128, levels=2), 32, args.steps
+        ),
         "CVAE 64x64": step_seconds(base, 64, args.steps),
         "counterfactual-training step 32x32": step_seconds(base, 32, args.steps, cf=True),
     }

@@ -27,8 +27,13 @@ log = logging.getLogger("bench_workflow")
 def timed(cwd: Path, *args: str) -> float:
     """Wall seconds of one snakemake call (which must succeed)."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, check=True,
-                   capture_output=True, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        env={**os.environ, "JAX_PLATFORMS": "cpu"},
+    )
     return time.perf_counter() - start
 
 
@@ -45,13 +50,20 @@ def main() -> None:
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, wf / name)
         cases = {
             "snakemake --version (reference)": ("--version",),
-            "dry run, config/quick.yaml": ("-n", "--cores", "1", "--configfile", "config/quick.yaml"),
+            "dry run, config/quick.yaml": (
+                "-n",
+                "--cores",
+                "1",
+                "--configfile",
+                "config/quick.yaml",
+            ),
             "dry run, config/config.yaml": ("-n", "--cores", "1"),
         }
         best = {name: min(timed(wf, *a) for _ in range(args.repeats)) for name, a in cases.items()}
         if args.e2e:
             best["quick config end to end"] = timed(
-                wf, "--profile", "local", "--configfile", "config/quick.yaml")
+                wf, "--profile", "local", "--configfile", "config/quick.yaml"
+            )
         ref = best["snakemake --version (reference)"]
         for name, seconds in best.items():
             log.info("%-34s %8.2f s  %6.1fx reference", name, seconds, seconds / ref)

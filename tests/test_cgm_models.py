@@ -18,14 +18,18 @@ def sprites():
 @pytest.fixture(scope="module")
 def fitted(sprites):
     dom = sprites.domain
-    return mechanisms.fit(jax.random.PRNGKey(0), dom.attributes, dom.graph, sprites["train"].a, steps=150)
+    return mechanisms.fit(
+        jax.random.PRNGKey(0), dom.attributes, dom.graph, sprites["train"].a, steps=150
+    )
 
 
 @pytest.fixture(scope="module")
 def oracle_b(sprites):
     spec = oracle.OracleSpec(sprites.domain.attributes, width=4)
     sim = sprites["simint"]
-    return oracle.train(jax.random.PRNGKey(1), np.random.default_rng(1), spec, sim.x, sim.a, steps=3, batch=16)
+    return oracle.train(
+        jax.random.PRNGKey(1), np.random.default_rng(1), spec, sim.x, sim.a, steps=3, batch=16
+    )
 
 
 @pytest.mark.parametrize("name", ["sprites_scm", "digits_scm", "scene_scm", "sprites_randdag"])
@@ -46,7 +50,13 @@ def test_fitted_counterfactual_parents_follow_the_graph(sprites, fitted):
     a_fit = fitted.counterfactual(np.random.default_rng(0), test.a, do)
     np.testing.assert_allclose(a_fit[:, [0, 2]], test.a[:, [0, 2]], atol=1e-9)
     assert np.abs(a_fit[:, 3] - a_true[:, 3]).mean() < 0.05
-    empty = mechanisms.fit(jax.random.PRNGKey(0), sprites.domain.attributes, np.zeros((4, 4)), sprites["train"].a, steps=30)
+    empty = mechanisms.fit(
+        jax.random.PRNGKey(0),
+        sprites.domain.attributes,
+        np.zeros((4, 4)),
+        sprites["train"].a,
+        steps=30,
+    )
     a_edit = empty.counterfactual(np.random.default_rng(0), test.a, do)
     np.testing.assert_allclose(a_edit[:, 3], test.a[:, 3], atol=1e-6)  # no propagation
 
@@ -66,20 +76,38 @@ def test_fit_rejects_bad_graph(sprites):
     with pytest.raises(ValueError, match="does not match"):
         mechanisms.fit(jax.random.PRNGKey(0), attrs, np.zeros((3, 3)), sprites["train"].a)
     with pytest.raises(ValueError, match="cycle"):
-        mechanisms.fit(jax.random.PRNGKey(0), attrs, np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0] * 4, [0] * 4]), sprites["train"].a)
+        mechanisms.fit(
+            jax.random.PRNGKey(0),
+            attrs,
+            np.array([[0, 1, 0, 0], [1, 0, 0, 0], [0] * 4, [0] * 4]),
+            sprites["train"].a,
+        )
 
 
 def test_reference_maps_satisfy_their_axioms(sprites, fitted, oracle_b):
     dom, test = sprites.domain, sprites["test"]
-    m_id, _ = evaluate.evaluate(np.random.default_rng(0), sprites, fitted, evaluate.identity_map(), oracle_b, n_eval=32)
-    assert m_id["composition_1"] == 0.0 and m_id["composition_10"] == 0.0 and m_id["reversibility"] == 0.0
+    m_id, _ = evaluate.evaluate(
+        np.random.default_rng(0), sprites, fitted, evaluate.identity_map(), oracle_b, n_eval=32
+    )
+    assert (
+        m_id["composition_1"] == 0.0
+        and m_id["composition_10"] == 0.0
+        and m_id["reversibility"] == 0.0
+    )
     assert m_id["do(shape)/gt_l1"] > 1.0  # ... but it is not a counterfactual
     m_r, ex = evaluate.evaluate(
-        np.random.default_rng(0), sprites, fitted, evaluate.renderer_map(dom, test), oracle_b,
-        n_eval=32, true_parents=True,
+        np.random.default_rng(0),
+        sprites,
+        fitted,
+        evaluate.renderer_map(dom, test),
+        oracle_b,
+        n_eval=32,
+        true_parents=True,
     )
     for q in ("do(shape)", "do(scale)", "do(posX)", "do(posY)", "random"):
-        assert m_r[f"{q}/gt_l1"] == 0.0 and m_r[f"{q}/gt_iou"] == 1.0 and m_r[f"{q}/cfpa_err"] == 0.0
+        assert (
+            m_r[f"{q}/gt_l1"] == 0.0 and m_r[f"{q}/gt_iou"] == 1.0 and m_r[f"{q}/cfpa_err"] == 0.0
+        )
     assert ex["x"].shape == ex["x_star"].shape == ex["x_true"].shape
 
 
@@ -111,15 +139,31 @@ def test_support_mask_flags_unseen_cells(sprites):
 def test_image_model_trains_and_counterfactual_shapes(sprites, oracle_b, levels):
     tr, attrs = sprites["train"], sprites.domain.attributes
     pa = evaluate.features(attrs, tr.a)
-    cfg = vae.VAEConfig(width=4, z_dim=2, levels=levels, steps=2, batch=8, cf_steps=2,
-                        cf_mode="lagrangian" if levels == 2 else "fixed")
+    cfg = vae.VAEConfig(
+        width=4,
+        z_dim=2,
+        levels=levels,
+        steps=2,
+        batch=8,
+        cf_steps=2,
+        cf_mode="lagrangian" if levels == 2 else "fixed",
+    )
     model, bound = vae.train(jax.random.PRNGKey(0), np.random.default_rng(0), cfg, tr.x, pa)
     assert np.isfinite(bound)
     names = set(model.params)
     assert {"cvae/~posterior/enc_conv0", "cvae/~decode/dec_out", "cvae/~_gauss/q0_out"} <= names
     assert ("cvae/~_gauss/p1_out" in names) == (levels == 2)
-    model = vae.train_counterfactual(jax.random.PRNGKey(1), np.random.default_rng(1), model, oracle_b,
-                                     tr.x, pa, pa[::-1], tr.a[::-1], bound=bound)
+    model = vae.train_counterfactual(
+        jax.random.PRNGKey(1),
+        np.random.default_rng(1),
+        model,
+        oracle_b,
+        tr.x,
+        pa,
+        pa[::-1],
+        tr.a[::-1],
+        bound=bound,
+    )
     xs = model.counterfactual(tr.x[:5] / 255.0, pa[:5], pa[::-1][:5])
     assert xs.shape == (5, 32, 32) and np.all((xs >= 0) & (xs <= 1))
     assert model.sample(jax.random.PRNGKey(2), pa[:3]).shape == (3, 32, 32)
@@ -138,15 +182,26 @@ def test_to_dag_and_shd():
     scm.topological_order(g)  # acyclic
     assert g[0, 1] == 1 and g[1, 0] == 0  # two-way pair oriented by the higher score
     assert g.sum() == 2  # cycle 0->1->2->0 loses its weakest edge (2->0 at 0.7)
-    assert bridge.shd(g, g) == 0 and bridge.shd(g, g.T) == 2 and bridge.shd(g, np.zeros((3, 3))) == 2
+    assert (
+        bridge.shd(g, g) == 0 and bridge.shd(g, g.T) == 2 and bridge.shd(g, np.zeros((3, 3))) == 2
+    )
 
 
 def test_table_bolds_best_and_formats(tmp_path):
     paths = []
     for model, l1v, seed in [("a", 1.0, 0), ("a", 3.0, 1), ("b", 5.0, 0), ("b", 5.0, 1)]:
         p = tmp_path / f"{model}{seed}.json"
-        p.write_text(json.dumps({"dataset": "d", "model": model, "graph": "true", "seed": seed,
-                                 "metrics": {"random/gt_l1": l1v, "random/gt_iou": l1v / 10}}))
+        p.write_text(
+            json.dumps(
+                {
+                    "dataset": "d",
+                    "model": model,
+                    "graph": "true",
+                    "seed": seed,
+                    "metrics": {"random/gt_l1": l1v, "random/gt_iou": l1v / 10},
+                }
+            )
+        )
         paths.append(p)
     report.write_tables(report.long_frame(paths), ["random/gt_l1", "random/gt_iou"], tmp_path / "t")
     md = (tmp_path / "t.md").read_text()

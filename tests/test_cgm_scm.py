@@ -85,7 +85,10 @@ def test_dataset_file_roundtrip(tmp_path):
 
 def test_simulated_interventions_break_dependence():
     d = cgm_data.generate("sprites_scm", 0, n_train=10, n_test=10, n_simint=4000)
-    obs, sim = cgm_data.generate("sprites_scm", 0, n_train=4000, n_test=10, n_simint=10)["train"], d["simint"]
+    obs, sim = (
+        cgm_data.generate("sprites_scm", 0, n_train=4000, n_test=10, n_simint=10)["train"],
+        d["simint"],
+    )
     assert abs(np.corrcoef(obs.a[:, 1], obs.a[:, 3])[0, 1]) > 0.3  # scale -> posY
     assert abs(np.corrcoef(sim.a[:, 1], sim.a[:, 3])[0, 1]) < 0.06
 

@@ -15,13 +15,24 @@ def tiny_config() -> dict:
     cfg = yaml.safe_load((ROOT / "config" / "cgm.yaml").read_text())
     cfg["data"] = {"size": 32, "n_train": 300, "n_test": 48, "n_simint": 200}
     cfg["oracles"] = {"A": {"width": 4, "steps": 20}, "B": {"width": 6, "steps": 20}}
-    cfg["models"] = {"cvae_b4_cf": {"beta": 4.0, "steps": 20, "batch": 32, "width": 4,
-                                    "z_dim": 4, "cf_steps": 5}}
-    cfg["rows"] = {k: v for k, v in cfg["rows"].items()
-                   if k in ("cvae_b4_cf", "renderer", "renderer_fitted", "identity")}
-    cfg["main"].update(datasets=["sprites_scm"], rows=["cvae_b4_cf", "renderer", "identity"], seeds=[0])
-    cfg["bridge"].update(datasets=["sprites_randdag"], rows=["renderer_fitted"],
-                         graphs=["true", "empty", "reversed"], seeds=[0], n_rows=200)
+    cfg["models"] = {
+        "cvae_b4_cf": {"beta": 4.0, "steps": 20, "batch": 32, "width": 4, "z_dim": 4, "cf_steps": 5}
+    }
+    cfg["rows"] = {
+        k: v
+        for k, v in cfg["rows"].items()
+        if k in ("cvae_b4_cf", "renderer", "renderer_fitted", "identity")
+    }
+    cfg["main"].update(
+        datasets=["sprites_scm"], rows=["cvae_b4_cf", "renderer", "identity"], seeds=[0]
+    )
+    cfg["bridge"].update(
+        datasets=["sprites_randdag"],
+        rows=["renderer_fitted"],
+        graphs=["true", "empty", "reversed"],
+        seeds=[0],
+        n_rows=200,
+    )
     cfg["eval"] = {"n_eval": 48, "mech_steps": 40}
     return cfg
 
@@ -29,24 +40,48 @@ def tiny_config() -> dict:
 def snakemake(tmp_path: Path, cfg: dict, *args: str) -> subprocess.CompletedProcess:
     (tmp_path / "cgm.yaml").write_text(yaml.safe_dump(cfg))
     (tmp_path / "Snakefile").write_text(f'include: "{RULES}"\n')
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(tmp_path / "Snakefile"), "-d", str(tmp_path),
-           "--config", f"cgm_config={tmp_path / 'cgm.yaml'}", "--cores", "2", *args, "cgm_all"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(tmp_path / "Snakefile"),
+        "-d",
+        str(tmp_path),
+        "--config",
+        f"cgm_config={tmp_path / 'cgm.yaml'}",
+        "--cores",
+        "2",
+        *args,
+        "cgm_all",
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path)
 
 
 def test_dry_run_plans_every_step(tmp_path):
     res = snakemake(tmp_path, tiny_config(), "-n")
     assert res.returncode == 0, res.stderr + res.stdout
-    for rule in ("cgm_data", "cgm_oracle", "cgm_image_model", "cgm_graph", "cgm_eval", "cgm_table",
-                 "cgm_figure", "cgm_bridge_figure"):
+    for rule in (
+        "cgm_data",
+        "cgm_oracle",
+        "cgm_image_model",
+        "cgm_graph",
+        "cgm_eval",
+        "cgm_table",
+        "cgm_figure",
+        "cgm_bridge_figure",
+    ):
         assert rule in res.stdout
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda c: c["main"].update(rows=["cvae_b9"]), "unknown row"),
-    (lambda c: c.update(colour="blue"), "Additional properties"),
-    (lambda c: c["data"].update(size=48), "48"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["main"].update(rows=["cvae_b9"]), "unknown row"),
+        (lambda c: c.update(colour="blue"), "Additional properties"),
+        (lambda c: c["data"].update(size=48), "48"),
+    ],
+)
 def test_bad_config_is_rejected(tmp_path, edit, message):
     cfg = tiny_config()
     edit(cfg)

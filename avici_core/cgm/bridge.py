@@ -29,7 +29,9 @@ def to_dag(scores: np.ndarray, graph: np.ndarray, *, has_probs: bool) -> np.ndar
     cand = (scores > 0.5) if has_probs else (np.asarray(graph) != 0)
     np.fill_diagonal(cand, False)
     both = cand & cand.T
-    cand &= ~(both & ((scores < scores.T) | ((scores == scores.T) & np.tri(len(cand), k=-1, dtype=bool))))
+    cand &= ~(
+        both & ((scores < scores.T) | ((scores == scores.T) & np.tri(len(cand), k=-1, dtype=bool)))
+    )
     g = nx.DiGraph()
     g.add_nodes_from(range(len(cand)))
     g.add_edges_from(zip(*np.nonzero(cand)))
@@ -71,6 +73,8 @@ def infer_graph(
     pred = run(source, x, None, hparams or {}, seed, timeout_s, truth=true_g)
     info = {"status": pred.status, "walltime_s": pred.walltime_s, "message": pred.message}
     if pred.status != "ok":
-        log.warning("graph source %s failed (%s); falling back to the empty graph", source, pred.status)
+        log.warning(
+            "graph source %s failed (%s); falling back to the empty graph", source, pred.status
+        )
         return np.zeros_like(true_g), info
     return to_dag(pred.scores, pred.graph, has_probs=pred.has_probs), info

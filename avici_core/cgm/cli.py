@@ -27,8 +27,9 @@ def _key(dataset: str, seed: int, step: str) -> jax.Array:
 
 
 def cmd_data(a: argparse.Namespace) -> None:
-    d = cgm_data.generate(a.dataset, a.seed, size=a.size, n_train=a.n_train, n_test=a.n_test,
-                          n_simint=a.n_simint)
+    d = cgm_data.generate(
+        a.dataset, a.seed, size=a.size, n_train=a.n_train, n_test=a.n_test, n_simint=a.n_simint
+    )
     cgm_data.save(a.out, d)
 
 
@@ -37,8 +38,16 @@ def cmd_oracle(a: argparse.Namespace) -> None:
     name, sim = d.domain.name, d["simint"]
     step = f"oracle_{a.which}"
     spec = oracle.OracleSpec(d.domain.attributes, a.width)
-    orc = oracle.train(_key(name, a.seed, step), domain_rng(name, a.seed, step), spec, sim.x, sim.a,
-                       steps=a.steps, batch=a.batch, lr=a.lr)
+    orc = oracle.train(
+        _key(name, a.seed, step),
+        domain_rng(name, a.seed, step),
+        spec,
+        sim.x,
+        sim.a,
+        steps=a.steps,
+        batch=a.batch,
+        lr=a.lr,
+    )
     ckpt.save_params(a.out, orc.params, {"width": a.width, "which": a.which})
 
 
@@ -49,8 +58,9 @@ def load_oracle(path: str, d: cgm_data.CGMData) -> oracle.Oracle:
 
 def fit_parents(d: cgm_data.CGMData, g: np.ndarray, seed: int, steps: int) -> mechanisms.FittedSCM:
     name = d.domain.name
-    return mechanisms.fit(_key(name, seed, "mechanisms"), d.domain.attributes, g, d["train"].a,
-                          steps=steps)
+    return mechanisms.fit(
+        _key(name, seed, "mechanisms"), d.domain.attributes, g, d["train"].a, steps=steps
+    )
 
 
 def counterfactual_bank(
@@ -69,18 +79,30 @@ def cmd_train(a: argparse.Namespace) -> None:
     cfg = vae.VAEConfig.from_dict(json.loads(a.config))
     name, tr, attrs = d.domain.name, d["train"], d.domain.attributes
     pa = evaluate.features(attrs, tr.a)
-    model, bound = vae.train(_key(name, a.seed, "vae"), domain_rng(name, a.seed, "vae"), cfg, tr.x, pa)
+    model, bound = vae.train(
+        _key(name, a.seed, "vae"), domain_rng(name, a.seed, "vae"), cfg, tr.x, pa
+    )
     if cfg.cf_steps > 0:
         if not a.oracle_a:
             raise ValueError("counterfactual training (cf_steps > 0) needs --oracle-a")
         rng = domain_rng(name, a.seed, "cf")
         a_star = counterfactual_bank(rng, d, fit_parents(d, d.domain.graph, a.seed, a.mech_steps))
         model = vae.train_counterfactual(
-            _key(name, a.seed, "cf"), rng, model, load_oracle(a.oracle_a, d), tr.x, pa,
-            evaluate.features(attrs, a_star), a_star, bound=bound,
+            _key(name, a.seed, "cf"),
+            rng,
+            model,
+            load_oracle(a.oracle_a, d),
+            tr.x,
+            pa,
+            evaluate.features(attrs, a_star),
+            a_star,
+            bound=bound,
         )
-    ckpt.save_params(a.out, model.params, {"config": dataclasses.asdict(cfg), "size": model.size,
-                                           "neg_elbo": bound})
+    ckpt.save_params(
+        a.out,
+        model.params,
+        {"config": dataclasses.asdict(cfg), "size": model.size, "neg_elbo": bound},
+    )
 
 
 def load_model(path: str) -> vae.ImageModel:
@@ -90,8 +112,14 @@ def load_model(path: str) -> vae.ImageModel:
 
 def cmd_graph(a: argparse.Namespace) -> None:
     d = cgm_data.load(a.data)
-    g, info = bridge.infer_graph(d, a.source, seed=a.seed, n_rows=a.n_rows,
-                                 hparams=json.loads(a.hparams), timeout_s=a.timeout)
+    g, info = bridge.infer_graph(
+        d,
+        a.source,
+        seed=a.seed,
+        n_rows=a.n_rows,
+        hparams=json.loads(a.hparams),
+        timeout_s=a.timeout,
+    )
     info |= {"source": a.label or a.source, "shd": bridge.shd(d.domain.graph, g)}
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez(a.out, g=g.astype(np.int8), meta=np.asarray(json.dumps(info)))
@@ -113,19 +141,35 @@ def cmd_eval(a: argparse.Namespace) -> None:
         if not a.checkpoint:
             raise ValueError(f"--kind {a.kind} needs --checkpoint")
         model = load_model(a.checkpoint)
-        f = (evaluate.model_map(model, attrs) if a.kind == "model"
-             else evaluate.prior_map(model, attrs, sample_key))
+        f = (
+            evaluate.model_map(model, attrs)
+            if a.kind == "model"
+            else evaluate.prior_map(model, attrs, sample_key)
+        )
         sampler = model if a.kind == "model" else None
     else:
         raise ValueError(f"unknown --kind {a.kind!r}")
     metrics, examples = evaluate.evaluate(
-        domain_rng(name, a.seed, "eval"), d, fitted, f, load_oracle(a.oracle_b, d),
-        n_eval=a.n_eval, sampler=sampler, sample_key=sample_key, true_parents=a.true_parents,
+        domain_rng(name, a.seed, "eval"),
+        d,
+        fitted,
+        f,
+        load_oracle(a.oracle_b, d),
+        n_eval=a.n_eval,
+        sampler=sampler,
+        sample_key=sample_key,
+        true_parents=a.true_parents,
     )
     metrics["shd"] = float(ginfo["shd"])
     graph = "oracle" if a.true_parents else ginfo["source"]
-    rec = {"dataset": name, "model": a.name, "graph": graph, "seed": a.seed,
-           "graph_status": ginfo["status"], "metrics": metrics}
+    rec = {
+        "dataset": name,
+        "model": a.name,
+        "graph": graph,
+        "seed": a.seed,
+        "graph_status": ginfo["status"],
+        "metrics": metrics,
+    }
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(rec, indent=1, sort_keys=True, allow_nan=True))
     if a.examples:
@@ -200,8 +244,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--mech-steps", type=int, default=600)
     s.add_argument("--out", required=True)
     s.add_argument("--examples", default="")
-    s.add_argument("--true-parents", action="store_true",
-                   help="give the map the true counterfactual attributes (renderer oracle row)")
+    s.add_argument(
+        "--true-parents",
+        action="store_true",
+        help="give the map the true counterfactual attributes (renderer oracle row)",
+    )
     s.set_defaults(fn=cmd_eval)
     s = sub.add_parser("table", help="md/tex/csv table from metric JSON files")
     s.add_argument("--inputs", nargs="+", required=True)

@@ -34,7 +34,9 @@ def features(attrs: tuple[Attribute, ...], a: np.ndarray) -> np.ndarray:
 
 
 def model_map(model: ImageModel, attrs: tuple[Attribute, ...]) -> CFMap:
-    return lambda x, a, a_star, rows: model.counterfactual(x, features(attrs, a), features(attrs, a_star))
+    return lambda x, a, a_star, rows: model.counterfactual(
+        x, features(attrs, a), features(attrs, a_star)
+    )
 
 
 def prior_map(model: ImageModel, attrs: tuple[Attribute, ...], key: PRNGKey) -> CFMap:
@@ -142,7 +144,12 @@ def evaluate(
         out[f"{q}/int_dist"] = distribution_gap(attrs, a_do_true, a_do_model, scale)
         if not examples:
             k = min(n_examples, n)
-            examples = {"x": x01[:k], "x_star": x_star[:k], "x_true": x_true[:k], "query": np.asarray(q)}
+            examples = {
+                "x": x01[:k],
+                "x_star": x_star[:k],
+                "x_true": x_true[:k],
+                "query": np.asarray(q),
+            }
         if q == "random":
             a_prime = a_model
     out.update(M.composition(f, x01, test.a, rows, horizons))

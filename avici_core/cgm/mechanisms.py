@@ -81,9 +81,7 @@ def _net(attrs: tuple[Attribute, ...], g: np.ndarray, hidden: tuple[int, ...]):
 def _node_logp(at: Attribute, out: jax.Array, v: jax.Array) -> jax.Array:
     """log p(v | pa) [n] in the unbounded coordinate (the Jacobian does not depend on params)."""
     if at.categorical:
-        return jnp.take_along_axis(
-            jax.nn.log_softmax(out), v.astype(jnp.int32)[:, None], -1
-        )[:, 0]
+        return jnp.take_along_axis(jax.nn.log_softmax(out), v.astype(jnp.int32)[:, None], -1)[:, 0]
     s = to_real(at, v)
     mu, log_sigma = out[:, 0], jnp.clip(out[:, 1], -7.0, 5.0)
     return -0.5 * ((s - mu) / jnp.exp(log_sigma)) ** 2 - log_sigma - 0.5 * jnp.log(2 * jnp.pi)
@@ -109,7 +107,9 @@ class FittedSCM:
         """Sum over nodes of log p(a_j | pa_j) [n] (unbounded coordinates)."""
         outs = self._apply(self.params, jnp.asarray(a))
         aj = jnp.asarray(a)
-        return np.asarray(sum(_node_logp(at, o, aj[:, j]) for j, (at, o) in enumerate(zip(self.attrs, outs))))
+        return np.asarray(
+            sum(_node_logp(at, o, aj[:, j]) for j, (at, o) in enumerate(zip(self.attrs, outs)))
+        )
 
     def impute_hidden(self, rng: np.random.Generator, a: np.ndarray) -> np.ndarray:
         """Replace hidden categorical columns by draws from their exact posterior given the rest."""
@@ -178,7 +178,9 @@ class FittedSCM:
         pa = list(np.flatnonzero(self.g[:, j]))
         cards = [self.attrs[k].card for k in pa]
         if not self.attrs[j].categorical or any(c == 0 for c in cards):
-            raise ValueError(f"node {self.attrs[j].name} is not categorical with categorical parents")
+            raise ValueError(
+                f"node {self.attrs[j].name} is not categorical with categorical parents"
+            )
         configs = np.array(list(itertools.product(*(range(c) for c in cards))), float)
         a = np.zeros((max(len(configs), 1), len(self.attrs)))
         if pa:
@@ -217,7 +219,9 @@ def fit(
 
     def loss(p):
         outs = net.apply(p, aj)
-        return -sum(_node_logp(at, o, aj[:, j]).mean() for j, (at, o) in enumerate(zip(attrs, outs)))
+        return -sum(
+            _node_logp(at, o, aj[:, j]).mean() for j, (at, o) in enumerate(zip(attrs, outs))
+        )
 
     @jax.jit
     def step(p, s):

@@ -66,11 +66,17 @@ def parent_error(
 def attribute_scale(attrs: Sequence[Attribute], a: np.ndarray) -> np.ndarray:
     """Robust range (1st to 99th percentile) per continuous attribute, 1 for categorical: [d]."""
     lo, hi = np.percentile(a, [1, 99], axis=0)
-    return np.array([1.0 if at.categorical else max(hi[j] - lo[j], 1e-9) for j, at in enumerate(attrs)])
+    return np.array(
+        [1.0 if at.categorical else max(hi[j] - lo[j], 1e-9) for j, at in enumerate(attrs)]
+    )
 
 
 def support_mask(
-    attrs: Sequence[Attribute], a_train: np.ndarray, a_query: np.ndarray, *, bins: int = 4,
+    attrs: Sequence[Attribute],
+    a_train: np.ndarray,
+    a_query: np.ndarray,
+    *,
+    bins: int = 4,
     min_count: int = 5,
 ) -> np.ndarray:
     """In-support rows [n] bool: the query's joint cell (categories x quantile bins of observed
@@ -88,7 +94,9 @@ def support_mask(
             keys_query.append(np.searchsorted(edges, a_query[:, j]))
     cells, counts = np.unique(np.stack(keys_train, 1), axis=0, return_counts=True)
     lookup = {tuple(c): k for c, k in zip(cells.tolist(), counts.tolist())}
-    return np.array([lookup.get(tuple(q), 0) >= min_count for q in np.stack(keys_query, 1).tolist()])
+    return np.array(
+        [lookup.get(tuple(q), 0) >= min_count for q in np.stack(keys_query, 1).tolist()]
+    )
 
 
 def composition(

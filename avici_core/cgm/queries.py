@@ -54,6 +54,9 @@ def hidden_vs_action(
     joint = joint_table(cpts, g, cards)
     cond = np.stack([conditional(joint, hidden, {action: a}) for a in range(cards[action])])
     inter = np.stack(
-        [conditional(joint_table(cpts, g, cards, {action: a}), hidden, {}) for a in range(cards[action])]
+        [
+            conditional(joint_table(cpts, g, cards, {action: a}), hidden, {})
+            for a in range(cards[action])
+        ]
     )
     return cond, inter

@@ -18,8 +18,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-DEFAULT_COLUMNS = ("random/gt_l1", "random/gt_iou", "random/cfpa_err", "composition_1",
-                   "composition_10", "reversibility")
+DEFAULT_COLUMNS = (
+    "random/gt_l1",
+    "random/gt_iou",
+    "random/cfpa_err",
+    "composition_1",
+    "composition_10",
+    "reversibility",
+)
 
 
 def higher_is_better(metric: str) -> bool:
@@ -32,8 +38,10 @@ def long_frame(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     for p in paths:
         rec = json.loads(Path(p).read_text())
         for metric, value in rec["metrics"].items():
-            rows.append({k: rec[k] for k in ("dataset", "model", "graph", "seed")}
-                        | {"metric": metric, "value": value})
+            rows.append(
+                {k: rec[k] for k in ("dataset", "model", "graph", "seed")}
+                | {"metric": metric, "value": value}
+            )
     if not rows:
         raise ValueError("no metric rows found; pass the cgm metric JSON files")
     return pd.DataFrame(rows)
@@ -43,7 +51,9 @@ def summary(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """mean, std and n per (dataset, model, graph, metric) for the requested metrics."""
     missing = sorted(set(columns) - set(df.metric))
     if missing:
-        raise ValueError(f"metric(s) {missing} are not in the inputs; known: {sorted(set(df.metric))[:20]}...")
+        raise ValueError(
+            f"metric(s) {missing} are not in the inputs; known: {sorted(set(df.metric))[:20]}..."
+        )
     sub = df[df.metric.isin(columns)]
     return (
         sub.groupby(["dataset", "model", "graph", "metric"], sort=False)["value"]
@@ -58,9 +68,17 @@ def _cells(s: pd.DataFrame, columns: Sequence[str], bold_tpl: str) -> pd.DataFra
     for (ds, metric), grp in s.groupby(["dataset", "metric"], sort=False):
         means = grp["mean"].to_numpy()
         finite = np.isfinite(means)
-        best = (np.nanmax if higher_is_better(metric) else np.nanmin)(means) if finite.any() else np.nan
+        best = (
+            (np.nanmax if higher_is_better(metric) else np.nanmin)(means)
+            if finite.any()
+            else np.nan
+        )
         for (_, r), is_best in zip(grp.iterrows(), np.isclose(means, best)):
-            cell = "—" if not np.isfinite(r["mean"]) else f"{r['mean']:.3g} ± {np.nan_to_num(r['std']):.2g}"
+            cell = (
+                "—"
+                if not np.isfinite(r["mean"])
+                else f"{r['mean']:.3g} ± {np.nan_to_num(r['std']):.2g}"
+            )
             out.setdefault((ds, r["model"], r["graph"]), {})[metric] = (
                 bold_tpl.format(cell) if is_best and np.isfinite(r["mean"]) else cell
             )
@@ -84,11 +102,14 @@ def write_tables(df: pd.DataFrame, columns: Sequence[str], prefix: str | os.Path
     s.to_csv(prefix.with_suffix(".csv"), index=False)
 
 
-def example_grid(examples: dict[str, dict[str, np.ndarray]], out: str | os.PathLike, k: int = 4) -> None:
+def example_grid(
+    examples: dict[str, dict[str, np.ndarray]], out: str | os.PathLike, k: int = 4
+) -> None:
     """Per model: k columns each of factual | model counterfactual | true counterfactual."""
     models = list(examples)
-    fig, axes = plt.subplots(len(models), 3 * k, figsize=(1.0 * 3 * k, 1.1 * len(models) + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(models), 3 * k, figsize=(1.0 * 3 * k, 1.1 * len(models) + 0.4), squeeze=False
+    )
     for r, m in enumerate(models):
         ex = examples[m]
         for c in range(k):
@@ -107,9 +128,11 @@ def example_grid(examples: dict[str, dict[str, np.ndarray]], out: str | os.PathL
 
 def bridge_figure(df: pd.DataFrame, out: str | os.PathLike, metric: str = "random/gt_l1") -> None:
     """True-counterfactual error against the SHD of the graph the parent SCM was fitted on."""
-    wide = df[df.metric.isin([metric, "shd"])].pivot_table(
-        index=["dataset", "model", "graph", "seed"], columns="metric", values="value"
-    ).reset_index()
+    wide = (
+        df[df.metric.isin([metric, "shd"])]
+        .pivot_table(index=["dataset", "model", "graph", "seed"], columns="metric", values="value")
+        .reset_index()
+    )
     if "shd" not in wide or metric not in wide:
         raise ValueError(f"bridge figure needs 'shd' and {metric!r} in the metric files")
     fig, ax = plt.subplots(figsize=(4.0, 3.0))

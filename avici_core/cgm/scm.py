@@ -202,7 +202,10 @@ class DSpritesGrid(Domain):
     """The dSprites latent grid: independent uniform factors on 3 x 6 x 40 x 32 x 32 values."""
 
     name = "dsprites_grid"
-    GRID: ClassVar[dict[int, np.ndarray]] = {1: np.linspace(0.5, 1.0, 6), 2: np.linspace(0, 2 * np.pi, 40, endpoint=False)}
+    GRID: ClassVar[dict[int, np.ndarray]] = {
+        1: np.linspace(0.5, 1.0, 6),
+        2: np.linspace(0, 2 * np.pi, 40, endpoint=False),
+    }
     GRID.update({3: np.linspace(0.0, 1.0, 32), 4: np.linspace(0.0, 1.0, 32)})
     attributes = (
         Attribute("shape", card=3, noise="uniform"),
@@ -289,12 +292,12 @@ class SceneSCM(Domain):
         2: np.array([[0.3, 0.7], [0.6, 0.4], [0.5, 0.5]]),
         3: np.array([[[0.7, 0.3], [0.2, 0.8]], [[0.6, 0.4], [0.3, 0.7]], [[0.5, 0.5], [0.1, 0.9]]]),
         4: np.array([[0.3, 0.7], [0.7, 0.3], [0.5, 0.5]]),
-        5: np.array(
-            [[[0.6, 0.2, 0.2], [0.2, 0.5, 0.3]], [[0.3, 0.3, 0.4], [0.1, 0.6, 0.3]]]
-        ),
+        5: np.array([[[0.6, 0.2, 0.2], [0.2, 0.5, 0.3]], [[0.3, 0.3, 0.4], [0.1, 0.6, 0.3]]]),
         6: np.array(
-            [[[0.5, 0.2, 0.3], [0.4, 0.1, 0.5], [0.3, 0.1, 0.6]],
-             [[0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.4, 0.4, 0.2]]]
+            [
+                [[0.5, 0.2, 0.3], [0.4, 0.1, 0.5], [0.3, 0.1, 0.6]],
+                [[0.3, 0.6, 0.1], [0.2, 0.7, 0.1], [0.4, 0.4, 0.2]],
+            ]
         ),
     }
     n_image_noise = 6
@@ -311,18 +314,21 @@ class SceneSCM(Domain):
         rx = 0.74 + jit[:, 2]
         ry = 0.6 + jit[:, 3] + np.array([-0.2, 0.0, 0.2])[a[:, 6].astype(int)]
         rot_a, rot_r = (v[:, 4] - 0.5) * 0.6, (v[:, 5] - 0.5) * 0.6
-        actor = render.sprite_masks(
-            a[:, 0], ax, ay, np.where(a[:, 3] > 0, 0.15, 0.1), rot_a, s
-        )
+        actor = render.sprite_masks(a[:, 0], ax, ay, np.where(a[:, 3] > 0, 0.15, 0.1), rot_a, s)
         reactor = render.sprite_masks(a[:, 1], rx, ry, np.full(n, 0.12), rot_r, s)
         seg = np.zeros((n, 2, 2, 2))
-        seg[:, 0] = np.stack([np.stack([rx - 0.18, ry - 0.12], -1), np.stack([rx - 0.18, ry + 0.12], -1)], 1)
-        seg[:, 1] = np.stack([np.stack([ax + 0.14, ay - 0.3], -1), np.stack([rx - 0.24, ay - 0.3], -1)], 1)
+        seg[:, 0] = np.stack(
+            [np.stack([rx - 0.18, ry - 0.12], -1), np.stack([rx - 0.18, ry + 0.12], -1)], 1
+        )
+        seg[:, 1] = np.stack(
+            [np.stack([ax + 0.14, ay - 0.3], -1), np.stack([rx - 0.24, ay - 0.3], -1)], 1
+        )
         seg[a[:, 4] == 0, 0] = -10.0  # no shield: move the segment far off the image
         seg[a[:, 5] != 1, 1] = -10.0  # the strike line only for action 'strike'
         marks = render.stroke_image(seg, np.full(n, 1.5 * s / 32), s)
-        orb = render.sprite_masks(np.ones(n, int), np.full(n, 0.5), np.full(n, 0.15),
-                                  np.full(n, 0.07), np.zeros(n), s)
+        orb = render.sprite_masks(
+            np.ones(n, int), np.full(n, 0.5), np.full(n, 0.15), np.full(n, 0.07), np.zeros(n), s
+        )
         orb *= (a[:, 5] == 2)[:, None, None]
         return 255.0 * np.maximum.reduce([actor, reactor, marks, orb])
 
@@ -346,7 +352,9 @@ class SpritesRandDAG(Domain):
         Attribute("background", low=0.0, high=0.3),
     )
     n_image_noise = 1
-    fg_threshold = 0.0  # set per instance: halfway between the darkest sprite and the brightest ground
+    fg_threshold = (
+        0.0  # set per instance: halfway between the darkest sprite and the brightest ground
+    )
 
     def __init__(self, size: int = 32, *, seed: int = 0) -> None:
         super().__init__(size)
@@ -377,8 +385,10 @@ class SpritesRandDAG(Domain):
             return onehot @ w if not self.attributes[j].categorical else onehot * w
         z = 2 * (a[:, k] - at.low) / (at.high - at.low) - 1
         z = np.tanh(2.0 * z) if self.tanh[k, j] else z
-        return z * self.weight[k, j, 0] if not self.attributes[j].categorical else (
-            z[:, None] * self.weight[k, j]
+        return (
+            z * self.weight[k, j, 0]
+            if not self.attributes[j].categorical
+            else (z[:, None] * self.weight[k, j])
         )
 
     def mechanism(self, j, a, u_j):
@@ -401,7 +411,12 @@ class SpritesRandDAG(Domain):
         cx = 0.2 + 0.6 * a[:, 2]
         cy = 0.2 + 0.6 * a[:, 3]
         m = render.sprite_masks(
-            a[:, 0], cx, cy, 0.22 * a[:, 1], 2 * np.pi * v[:, 0], self.size,
+            a[:, 0],
+            cx,
+            cy,
+            0.22 * a[:, 1],
+            2 * np.pi * v[:, 0],
+            self.size,
             aspect=self._column(a, "aspect", 1.0),
         )
         bg = self._column(a, "background", 0.0)[:, None, None]

@@ -108,12 +108,20 @@ class CVAE(hk.Module):
         h = jax.nn.swish(hk.Linear(16 * w, name="dec_grid")(h)).reshape(-1, 4, 4, w)
         k = 0
         while h.shape[1] < self.size:
-            h = jax.image.resize(h, (h.shape[0], 2 * h.shape[1], 2 * h.shape[2], h.shape[3]), "nearest")
-            h = jax.nn.swish(hk.Conv2D(w if 2 * h.shape[1] < self.size else self.cfg.width, 3, name=f"dec_conv{k}")(h))
+            h = jax.image.resize(
+                h, (h.shape[0], 2 * h.shape[1], 2 * h.shape[2], h.shape[3]), "nearest"
+            )
+            h = jax.nn.swish(
+                hk.Conv2D(
+                    w if 2 * h.shape[1] < self.size else self.cfg.width, 3, name=f"dec_conv{k}"
+                )(h)
+            )
             k += 1
         return hk.Conv2D(1, 3, name="dec_out")(h)[..., 0]
 
-    def __call__(self, x: jax.Array, pa: jax.Array, eps: list[jax.Array]) -> tuple[jax.Array, jax.Array]:
+    def __call__(
+        self, x: jax.Array, pa: jax.Array, eps: list[jax.Array]
+    ) -> tuple[jax.Array, jax.Array]:
         """Logits [n, s, s] and KL [n] summed over levels."""
         qs, zs = self.posterior(x, pa, eps)
         ps = self.prior(pa, zs)
@@ -182,7 +190,9 @@ class ImageModel:
     def sample(self, key: PRNGKey, pa_star: np.ndarray) -> np.ndarray:
         """No abduction: z from the (conditional) prior; rung 1 and 2 samples and the prior-z row."""
         keys = jax.random.split(key, len(pa_star) // 1000 + 1)
-        return _batched(lambda sl: self._prior(self.params, keys[sl.start // 1000], pa_star[sl]), len(pa_star))
+        return _batched(
+            lambda sl: self._prior(self.params, keys[sl.start // 1000], pa_star[sl]), len(pa_star)
+        )
 
 
 def _batched(fn: Callable[[slice], jax.Array], n: int, batch: int = 1000) -> np.ndarray:
@@ -280,6 +290,11 @@ def train_counterfactual(
         if t % max(cfg.cf_steps // 5, 1) == 0 or t == cfg.cf_steps - 1:
             log.info(
                 "cf step %d/%d -elbo %.2f (bound %.2f) oracle-A loss %.3f lambda %.3f",
-                t + 1, cfg.cf_steps, float(nelbo), eps_bound, float(aux), float(st.lagrange),
+                t + 1,
+                cfg.cf_steps,
+                float(nelbo),
+                eps_bound,
+                float(aux),
+                float(st.lagrange),
             )
     return ImageModel(cfg, size, jax.device_get(st.params))
