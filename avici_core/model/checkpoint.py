@@ -23,6 +23,8 @@ from typing import Any
 import jax
 import numpy as np
 
+from avici_core.io import write_npz
+
 CONFIG_FILE = "config.json"
 _CHECKPOINT_RE = re.compile(r"^checkpoint_(\d{7,})\.json$")
 
@@ -124,7 +126,7 @@ def save_checkpoint(
         for key, value in flatten_tree(tree).items()
     }
     stem = directory / f"checkpoint_{step:07d}"
-    _atomic_write(stem.with_suffix(".npz"), lambda f: np.savez(f, **arrays))
+    write_npz(stem.with_suffix(".npz"), arrays, compress=False)
     write_json(stem.with_suffix(".json"), {"step": int(step), **meta})
     for old in checkpoint_steps(directory)[:-keep]:
         old_stem = directory / f"checkpoint_{old:07d}"
