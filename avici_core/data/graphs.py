@@ -12,7 +12,6 @@ import dataclasses
 import math
 import random
 
-import igraph
 import numpy as np
 
 MAX_EDGE_PROB = 0.99
@@ -23,9 +22,16 @@ def _permute(rng: np.random.Generator, g: np.ndarray) -> np.ndarray:
     return g[np.ix_(perm, perm)].astype(np.int8)
 
 
-def _seeded_igraph(rng: np.random.Generator) -> None:
-    """igraph draws from Python's ``random``; give it a private generator seeded from ``rng``."""
+def _seeded_igraph(rng: np.random.Generator):
+    """igraph, drawing from a private ``random`` generator seeded from ``rng``.
+
+    Imported here, not at module level: importing igraph costs about a second, and every
+    workflow job imports this module while only graph sampling needs igraph.
+    """
+    import igraph
+
     igraph.set_random_number_generator(random.Random(int(rng.integers(2**63))))
+    return igraph
 
 
 def _orient_upper(n: int, edges: list[tuple[int, int]]) -> np.ndarray:
@@ -88,7 +94,7 @@ class ScaleFree:
             raise ValueError(f"edges_per_var={self.edges_per_var} needs more than {n_vars} nodes")
 
     def __call__(self, rng: np.random.Generator, n_vars: int) -> np.ndarray:
-        _seeded_igraph(rng)
+        igraph = _seeded_igraph(rng)
         graph = igraph.Graph.Barabasi(
             n=n_vars, m=int(self.edges_per_var), directed=True, power=self.power, zero_appeal=1
         )
@@ -126,7 +132,7 @@ class WattsStrogatz:
 
     def __call__(self, rng: np.random.Generator, n_vars: int) -> np.ndarray:
         size = math.ceil(n_vars ** (1.0 / self.dim) - 1e-9)
-        _seeded_igraph(rng)
+        igraph = _seeded_igraph(rng)
         graph = igraph.Graph.Watts_Strogatz(
             dim=self.dim, size=size, nei=self.nei, p=self.p, allowed_edge_types="simple"
         )
@@ -183,6 +189,6 @@ class GRG:
         return None
 
     def __call__(self, rng: np.random.Generator, n_vars: int) -> np.ndarray:
-        _seeded_igraph(rng)
+        igraph = _seeded_igraph(rng)
         graph = igraph.Graph.GRG(n_vars, self.radius, torus=False)
         return _permute(rng, _orient_upper(n_vars, graph.get_edgelist()))
