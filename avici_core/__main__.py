@@ -14,6 +14,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("avici_core.data.cli", "Simulate one dataset of a registered domain."),
     "domains": ("avici_core.data.cli_domains", "List the registered domains."),
     "train": ("avici_core.model.cli_train", "Train an AVICI model (resumes from checkpoints)."),
+    "export-model": (
+        "avici_core.model.export",
+        "A finished training run -> a shippable model folder with its model card.",
+    ),
     "infer": ("avici_core.model.cli_infer", "Edge probabilities of an AVICI model on one dataset."),
     "run-method": ("avici_core.baselines.cli", "Run one registered method on one dataset."),
     "score": ("avici_core.metrics.cli", "Score one prediction against the true graph."),

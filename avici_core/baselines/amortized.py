@@ -53,15 +53,20 @@ def avici(
     *,
     model: str,
     max_rows: int | None = None,
+    shipped: bool = False,
 ) -> MethodOutput:
     """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``;
-    ``max_rows``: see only that many rows (the size study's n), obs:int ratio kept."""
+    ``max_rows``: see only that many rows (the size study's n), obs:int ratio kept;
+    ``shipped``: ``model`` names a model shipped in the repository's ``models/`` (never a
+    workflow-trained one of the same id)."""
     from avici_core.model import load_model
+    from avici_core.model.api import MODELS_DIR
 
     if max_rows is not None:
         x, mask = first_rows(x, mask, max_rows)
 
-    probs = np.asarray(load_model(resolve_model(model))(x, interv=mask), dtype=np.float64)  # [d, d]
+    source = MODELS_DIR / model if shipped else resolve_model(model)
+    probs = np.asarray(load_model(source)(x, interv=mask), dtype=np.float64)  # [d, d]
     d = x.shape[1]
     if probs.shape != (d, d):
         raise ValueError(f"model {model!r} returned shape {probs.shape}, expected {(d, d)}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 from snakemake.utils import validate
 
+import avici_core
 from avici_core.baselines.registry import load_methods
 from avici_core.data import load_registry
 from avici_core.report.spec import load_tables_spec
@@ -45,10 +46,27 @@ def select(kind, wanted, known, default_all):
     return list(wanted)
 
 
-def avici_model(method):
-    """The model id an AVICI method evaluates, or None for every other method."""
+# Models committed to the repository (models/<name>/config.json), as avici_core.model.api finds them.
+SHIPPED_MODELS = Path(avici_core.__file__).resolve().parents[1] / "models"
+
+
+def shipped_model(method):
+    """The config file of the shipped model an AVICI method loads, or None."""
     spec = METHOD_REGISTRY[method]
-    return spec.hparams.get("model") if spec.implementation == "avici" else None
+    if spec.implementation != "avici" or not spec.hparams.get("shipped", False):
+        return None
+    return SHIPPED_MODELS / spec.hparams["model"] / "config.json"
+
+
+def avici_model(method):
+    """The model id a workflow-trained AVICI method evaluates, or None for every other method.
+
+    A method with ``shipped: true`` loads a model committed under ``models/``: nothing to train.
+    """
+    spec = METHOD_REGISTRY[method]
+    if spec.implementation != "avici" or spec.hparams.get("shipped", False):
+        return None
+    return spec.hparams.get("model")
 
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
@@ -92,6 +110,12 @@ for _model, _spec in MODEL_REGISTRY.items():
             f"{REGISTRIES['models']}: model '{_model}' trains on unknown domain(s) {_unknown}"
         )
 for _method in METHODS:
+    if shipped_model(_method) is not None and not shipped_model(_method).exists():
+        raise ValueError(
+            f"{REGISTRIES['methods']}: method '{_method}' loads the shipped model "
+            f"'{METHOD_REGISTRY[_method].hparams['model']}', but {shipped_model(_method)} does not "
+            "exist (export one with `python -m avici_core export-model <id>`)"
+        )
     if avici_model(_method) is not None and avici_model(_method) not in MODEL_REGISTRY:
         raise ValueError(
             f"{REGISTRIES['methods']}: method '{_method}' uses model '{avici_model(_method)}', which "
@@ -234,11 +258,13 @@ def domain_entry(wildcards):
 
 
 def method_inputs(wildcards):
-    """The dataset, plus the trained model for AVICI methods (and only that model)."""
+    """The dataset, plus the trained (or shipped) model for AVICI methods, and only that model."""
     inputs = {"data": DATASET.format(domain=wildcards.domain, seed=wildcards.seed)}
     model = avici_model(wildcards.method)
     if model is not None:
         inputs["model"] = MODEL_DONE.format(model=model)
+    if shipped_model(wildcards.method) is not None:
+        inputs["model"] = str(shipped_model(wildcards.method))  # a re-export reruns its predictions
     return inputs
 
 

@@ -1,0 +1,199 @@
+"""``python -m avici_core export-model``: a finished training run -> a shippable model folder.
+
+The workflow's ``train_model`` rule leaves a run directory (``results/models/<id>``) with
+optimizer state and several checkpoints. A shipped model needs only one parameter set, its
+network config and a model card, so the folder stays small enough to commit and loads with
+``load_model("<id>")``. The parameter set (raw or Polyak-averaged) is the one with the better
+final validation AUPRC, recorded in the card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from avici_core.model import checkpoint as ckpt
+from avici_core.model.api import MODELS_DIR
+from avici_core.model.network import ModelConfig
+
+log = logging.getLogger(__name__)
+
+CARD_FILE = "README.md"
+
+
+def last_validation(run_dir: Path) -> dict[str, float]:
+    """The last ``val/...`` record of ``metrics.jsonl`` (with its step)."""
+    last: dict[str, float] = {}
+    with open(run_dir / "metrics.jsonl") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if any(k.startswith("val/") for k in record):
+                last = record
+    if not last:
+        raise ValueError(f"{run_dir}/metrics.jsonl has no validation record; train longer")
+    return last
+
+
+def pick_params(validation: dict[str, float]) -> str:
+    """``params`` or ``ave_params``: the one with the higher mean validation AUPRC."""
+
+    def mean_auprc(name: str) -> float:
+        values = [v for k, v in validation.items() if k.startswith("val/") and k.endswith(f"/{name}/auprc")]
+        return sum(values) / len(values) if values else float("-inf")
+
+    return "ave_params" if mean_auprc("ave") > mean_auprc("params") else "params"
+
+
+def hardware() -> str:
+    """CPU model and core count (and JAX devices if JAX is already imported) of this machine."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()}"
+
+
+def wall_time_s(run_dir: Path, benchmark: Path | None) -> float | None:
+    """Training wall time: the Snakemake benchmark of the rule if given, else ``final.json``'s."""
+    if benchmark is not None and benchmark.exists():
+        header, row = benchmark.read_text().splitlines()[:2]
+        return float(dict(zip(header.split("\t"), row.split("\t")))["s"])
+    final = run_dir / "final.json"
+    return float(ckpt.read_json(final)["walltime_s"]) if final.exists() else None
+
+
+def model_card(
+    name: str,
+    description: str,
+    record: dict[str, Any],
+    *,
+    step: int,
+    n_params: int,
+    chosen: str,
+    validation: dict[str, float],
+    walltime_s: float | None,
+    hardware_line: str,
+    command: str,
+) -> str:
+    """Markdown card: what the model is, how it was trained, how to reproduce it."""
+    model, train = record["model"], record["train"]
+    val_rows = "\n".join(
+        f"| {k.split('/')[1]} | {k.split('/')[2]} | {k.split('/')[3]} | {v:.3f} |"
+        for k, v in sorted(validation.items())
+        if k.startswith("val/") and not k.endswith("/loss")
+    )
+    hours = "unknown" if walltime_s is None else f"{walltime_s / 3600:.2f} h ({walltime_s:.0f} s)"
+    return f"""# {name}
+
+{description.strip()}
+
+Load it offline with `avici_core.load_model("{name}")`, or run it on a CSV table with
+`python -m avici_core discover TABLE.csv --out DIR`. Held-out quality against the classical
+methods: `benchmarks/README.md` (section "Pretrained model {name}").
+
+## Network
+{n_params:,} parameters: {model["layers"]} encoder layer pairs (attention over variables, then rows),
+width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, feed-forward widening
+{model["widening"]}, dropout {model["dropout"]}, cosine edge head; acyclicity penalty:
+{train["acyclicity"]}. Shipped parameter set: `{chosen}` (the higher final validation AUPRC).
+
+## Training
+- domains: {", ".join(train["domains"])} (`config/domains.yaml`), seed {train["seed"]}
+- d in {train["n_vars"]}; {train["n_obs_train"]} observational + {train["n_int_train"]}
+  interventional rows per dataset (all observational with probability {train["p_obs_only"]})
+- {step:,} steps, batch size unit {train["batch_size_unit"]}, LAMB, base learning rate
+  {train["lr_base"]} decayed by {train["lr_decay"]} at {train["lr_boundaries"]}
+- wall time: {hours}
+- hardware: {hardware_line}
+
+## Validation (fixed datasets of the training distribution, `tune` seed stream, step {int(validation["step"])})
+| d | parameters | metric | value |
+|---|---|---|---|
+{val_rows}
+
+## Reproduce
+```
+{command}
+```
+"""
+
+
+def export_model(
+    run_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    name: str,
+    description: str,
+    command: str,
+    benchmark: str | Path | None = None,
+) -> Path:
+    """Write ``config.json``, one parameter checkpoint and the model card into ``out_dir``."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    if not (run_dir / "final.json").exists():
+        raise ValueError(f"{run_dir} has no final.json: the training run is not finished")
+    record = ckpt.read_json(run_dir / ckpt.CONFIG_FILE)
+    trees, meta = ckpt.load_checkpoint(run_dir)
+    validation = last_validation(run_dir)
+    chosen = pick_params(validation)
+    params = trees[chosen]
+    n_params = sum(int(v.size) for v in params.values())
+    ModelConfig.from_dict(record["model"])  # fail here, not at load time, on a stale config
+
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    ckpt.write_json(out_dir / ckpt.CONFIG_FILE, record)
+    ckpt.save_checkpoint(out_dir, int(meta["step"]), {"params": params}, {"source": chosen}, keep=1)
+    card = model_card(
+        name,
+        description,
+        record,
+        step=int(meta["step"]),
+        n_params=n_params,
+        chosen=chosen,
+        validation=validation,
+        walltime_s=wall_time_s(run_dir, Path(benchmark) if benchmark else None),
+        hardware_line=hardware(),
+        command=command,
+    )
+    (out_dir / CARD_FILE).write_text(card)
+    return out_dir
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m avici_core export-model", description=__doc__)
+    parser.add_argument("model", help="model id in the registry (the run is results/models/<id>)")
+    parser.add_argument("--registry", default="config/models.yaml", help="model registry (YAML)")
+    parser.add_argument("--run", help="run directory (default: results/models/<id>)")
+    parser.add_argument("--out", help=f"output folder (default: {MODELS_DIR}/<id>)")
+    args = parser.parse_args(argv)
+    entry = (yaml.safe_load(Path(args.registry).read_text()).get("models") or {}).get(args.model)
+    if entry is None:
+        raise SystemExit(f"export-model: no model {args.model!r} in {args.registry}")
+    run_dir = Path(args.run or f"results/models/{args.model}")
+    out = export_model(
+        run_dir,
+        Path(args.out or MODELS_DIR / args.model),
+        name=args.model,
+        description=entry.get("description", ""),
+        command=(
+            f"snakemake --profile local results/models/{args.model}/final.json\n"
+            f"python -m avici_core export-model {args.model}"
+        ),
+        benchmark=Path(f"results/benchmarks/train_model/{args.model}.tsv"),
+    )
+    size = sum(f.stat().st_size for f in out.iterdir())
+    log.info("exported %s -> %s (%.2f MB)", run_dir, out, size / 1e6)
+    return 0
