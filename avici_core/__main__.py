@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "infer": ("avici_core.model.cli_infer", "Edge probabilities of an AVICI model on one dataset."),
     "run-method": ("avici_core.baselines.cli", "Run one registered method on one dataset."),
-    "score": ("avici_core.metrics.cli", "Score one prediction against the true graph."),
+    "score": ("avici_core.metrics.cli", "Score predictions against their true graphs."),
     "aggregate": ("avici_core.report.cli_aggregate", "Concatenate metric rows into one long CSV."),
     "tables": ("avici_core.report.cli_tables", "Paper-style tables from the long metrics CSV."),
     "figures": ("avici_core.report.cli_figures", "Figures from the long metrics CSV."),

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gadjid
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score
 
-from avici_core.baselines.prediction import Prediction, failed_prediction
+from avici_core.__main__ import main
+from avici_core.baselines.prediction import Prediction, failed_prediction, save_prediction
+from avici_core.data.dataset import Dataset, save_dataset
 from avici_core.metrics import (
     ancestor_aid,
     brier,
@@ -22,6 +25,8 @@ from avici_core.metrics import (
     shd,
     sid,
 )
+from avici_core.metrics.cli import score_file
+from avici_core.report.aggregate import read_metrics_csv
 
 CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], np.int8)  # 0 -> 1 -> 2
 
@@ -193,3 +198,64 @@ def test_failed_prediction_gives_nan_rows_with_status():
 def test_score_shape_mismatch_is_value_error():
     with pytest.raises(ValueError, match="true graph"):
         score_prediction(np.random.default_rng(0), prediction(np.zeros((2, 2)), "dag"), CHAIN)
+
+
+# -- the `score` command: several predictions of one (domain, setting, method) in one call ------
+def write_group(tmp_path, n_seeds):
+    """A dataset per seed (true graph CHAIN) and a CPDAG prediction of its skeleton per seed."""
+    rows = np.zeros((4, 3))
+    mask = np.zeros((4, 3), np.int8)
+    preds, data = [], []
+    skeleton = ((CHAIN + CHAIN.T) > 0).astype(np.int8)
+    for seed in range(n_seeds):
+        data.append(tmp_path / f"data-{seed}.npz")
+        save_dataset(data[-1], Dataset(CHAIN, rows, rows, mask, rows, rows, mask))
+        preds.append(tmp_path / f"pred-{seed}.npz")
+        save_prediction(preds[-1], prediction(skeleton, "cpdag"))
+    return preds, data
+
+
+def run_score(preds, data, seeds, out):
+    argv = ["score", "--domain", "t", "--setting", "obs", "--method", "pc", "--out", str(out)]
+    argv += ["--prediction", *map(str, preds), "--data", *map(str, data)]
+    return main([*argv, "--seed", *map(str, seeds)])
+
+
+def test_score_command_writes_the_per_seed_rows_of_a_group(tmp_path):
+    preds, data = write_group(tmp_path, 3)
+    assert run_score(preds, data, [0, 1, 2], tmp_path / "group.csv") == 0
+    group = read_metrics_csv(tmp_path / "group.csv")
+    # the same rows as scoring each seed alone (the semi-oracle coins are seeded per seed)
+    alone = pd.DataFrame(
+        [
+            row
+            for seed in range(3)
+            for row in score_file(
+                preds[seed], data[seed], domain="t", setting="obs", method="pc", seed=seed
+            )
+        ]
+    )
+    pd.testing.assert_frame_equal(
+        group[["seed", "metric", "value", "status"]].reset_index(drop=True),
+        alone[["seed", "metric", "value", "status"]],
+        check_dtype=False,
+    )
+    assert list(group["seed"].unique()) == [0, 1, 2]
+
+
+def test_score_command_records_failures_as_rows(tmp_path):
+    preds, data = write_group(tmp_path, 3)
+    save_prediction(preds[1], failed_prediction(3, "timeout", "no result after 1 s", 1.0, {}))
+    preds[2].write_bytes(b"not an npz file")  # unreadable: recorded as failed, not a crash
+    assert run_score(preds, data, [0, 1, 2], tmp_path / "group.csv") == 0
+    rows = read_metrics_csv(tmp_path / "group.csv")
+    status = rows.groupby("seed")["status"].agg(set)
+    assert "ok" in status[0] and status[1] == {"timeout"} and status[2] == {"failed"}
+    assert rows.loc[rows["seed"] > 0, "value"].isna().all()
+
+
+def test_score_command_needs_one_data_file_and_seed_per_prediction(tmp_path):
+    preds, data = write_group(tmp_path, 2)
+    with pytest.raises(SystemExit):
+        run_score(preds, data[:1], [0, 1], tmp_path / "group.csv")
+    assert not (tmp_path / "group.csv").exists()

@@ -77,7 +77,7 @@ def test_dry_run_default_config_is_complete(wf: Path):
     for rule in (
         "simulate_dataset",
         "run_method",
-        "score_prediction",
+        "score_predictions",
         "aggregate_metrics",
         "make_tables",
         "make_figures",
@@ -98,8 +98,20 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     assert jobs["simulate_dataset"] == 2 * 3
     assert jobs["train_model"] == 1
     assert jobs["run_method"] == 2 * 3 * n_runs
-    assert jobs["score_prediction"] == jobs["run_method"]
+    assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
     assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
+
+
+def test_one_scoring_job_scores_every_seed_of_its_method(wf: Path):
+    r = snakemake(wf, "-n", "-p", "--cores", "1", "--configfile", "fixtures/tiny.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    assert jobs.get("score_predictions") == 2, r.stdout + r.stderr  # pc and ges, 2 seeds each
+    ges = re.search(r"python -m avici_core score .*--method ges .*", r.stdout).group(0)
+    pred = "results/predictions/lin-gauss/obs/ges"
+    assert f"--prediction {pred}/0.npz {pred}/1.npz" in ges
+    assert "--data results/data/lin-gauss/0.npz results/data/lin-gauss/1.npz" in ges
+    assert "--seed 0 1 --out results/metrics/lin-gauss/obs/ges.csv" in ges
 
 
 def test_lists_replace_under_configfile_overlay(wf: Path):

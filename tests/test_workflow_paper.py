@@ -37,6 +37,21 @@ def expected_runs(n: int | None) -> int:
     )
 
 
+def expected_score_groups() -> int:
+    """score_predictions jobs: one per (domain, setting, method), whatever the seed counts."""
+    return (
+        3 * 3 * RUNS_PER_BENCHMARK_DATASET  # benchmark + d100 + in-dist, 3 families each
+        + 3 * 3  # ladder: 3 new rungs x AVICI int
+        + 3 * 4 * 4  # size study: 4 d x 4 row limits, int
+        + 2 * 2  # transfer: one model per benchmark, obs + int
+        + 3 * 7  # calibration: 5 bootstraps (3 obs, 2 int) + DiBS obs + int
+        + 2 * 8 * 2
+        - 2 * 2  # ablations, less avici-rff on the benchmark and in-dist domains
+        + 3 * 15  # tuning: 6 PC variants (obs), 9 IGSP pairs (int)
+        + 8  # Sachs
+    )
+
+
 def expected_datasets(n: int | None) -> int:
     full = n is None
     return (
@@ -59,7 +74,7 @@ def test_full_overlay_job_counts(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
     assert jobs["run_method"] == expected_runs(None) == 7738
-    assert jobs["score_prediction"] == jobs["run_method"]
+    assert jobs["score_predictions"] == expected_score_groups() == 271
     assert jobs["simulate_dataset"] == expected_datasets(None) == 741
     assert jobs["train_model"] == 10  # linear, rff, gene + 7 RFF ablations
     assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
@@ -70,6 +85,7 @@ def test_small_overlay_job_counts(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
     assert jobs["run_method"] == expected_runs(2) == 534
+    assert jobs["score_predictions"] == expected_score_groups()
     assert jobs["simulate_dataset"] == expected_datasets(2) == 67
     assert jobs["train_model"] == 10
 
@@ -116,6 +132,31 @@ def test_tune_stream_has_its_own_dataset_files(wf: Path):
     assert "results/data/lin-gauss/tune-0.npz" in r.stdout
     assert "--seed 0 --stream tune" in r.stdout and "--seed 0 --stream test" in r.stdout
     assert jobs_by_rule(r.stdout)["simulate_dataset"] == 2
+
+
+def test_scoring_job_takes_the_union_of_the_experiments_seeds(wf: Path):
+    cfg = write_config(
+        wf,
+        "seed_union.yaml",
+        {
+            "figures": False,
+            "experiments": {
+                "few": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 2},
+                "more": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 3},
+                "later": {
+                    "domains": ["lin-gauss"],
+                    "methods": ["pc"],
+                    "n_seeds": 1,
+                    "first_seed": 10,
+                },
+            },
+        },
+    )
+    r = snakemake(wf, "-n", "-p", "--cores", "1", "--configfile", cfg)
+    assert r.returncode == 0, r.stdout + r.stderr
+    jobs = jobs_by_rule(r.stdout)
+    assert jobs["run_method"] == 4 and jobs["score_predictions"] == 1
+    assert "--seed 0 1 2 10 --out results/metrics/lin-gauss/obs/pc.csv" in r.stdout
 
 
 def test_one_run_in_two_streams_is_rejected(wf: Path):

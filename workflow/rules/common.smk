@@ -137,7 +137,7 @@ DATASET = "results/data/{domain}/{seed}.npz"  # seed: 7 (test stream) or tune-7
 MODEL_DIR = "results/models/{model}"
 MODEL_DONE = "results/models/{model}/final.json"
 PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
-SCORE = "results/metrics/{domain}/{setting}/{method}/{seed}.csv"
+SCORES = "results/metrics/{domain}/{setting}/{method}.csv"  # every seed of one (domain, setting, method)
 ALL_METRICS = "results/metrics/all.csv"
 TABLE = "results/tables/{table}.{ext}"
 FIGURE = "results/figures/{figure}.{ext}"
@@ -213,8 +213,26 @@ def runs():
     return RUNS
 
 
+def seed_order(seed):
+    """Sort key of a {seed} wildcard: stream, then the integer index."""
+    stream, _, index = seed.rpartition("-")
+    return stream, int(index)
+
+
+# (domain, setting, method) -> every seed the selection plans for it (the union over experiments,
+# which may plan different seed counts for one domain), in seed order: one scoring job each.
+SCORE_GROUPS = {}
+for _run in RUNS:
+    SCORE_GROUPS.setdefault((_run["domain"], _run["setting"], _run["method"]), []).append(
+        _run["seed"]
+    )
+SCORE_GROUPS = {k: sorted(v, key=seed_order) for k, v in SCORE_GROUPS.items()}
+
+
 def score_files():
-    return [SCORE.format(**r) for r in runs()]
+    return [
+        SCORES.format(domain=d, setting=s, method=m) for d, s, m in SCORE_GROUPS
+    ]
 
 
 def prediction_files():
@@ -283,6 +301,27 @@ def method_resource(name):
         return int(getattr(METHOD_REGISTRY[wildcards.method].resources, name))
 
     return get
+
+
+def group_seeds(wildcards):
+    return SCORE_GROUPS[(wildcards.domain, wildcards.setting, wildcards.method)]
+
+
+def score_inputs(wildcards):
+    """The predictions of every seed of one (domain, setting, method), and their datasets."""
+    seeds = group_seeds(wildcards)
+    ids = dict(
+        domain=wildcards.domain, setting=wildcards.setting, method=wildcards.method
+    )
+    return {
+        "predictions": [PREDICTION.format(**ids, seed=s) for s in seeds],
+        "data": [DATASET.format(domain=wildcards.domain, seed=s) for s in seeds],
+    }
+
+
+def score_seeds(wildcards):
+    """The integer seeds of the group, in the order of its inputs (what `score` takes)."""
+    return " ".join(str(seed_order(s)[1]) for s in group_seeds(wildcards))
 
 
 def model_entry(wildcards):

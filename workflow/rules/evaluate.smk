@@ -1,25 +1,26 @@
-rule score_prediction:
+# One scoring job per (domain, setting, method): every planned seed in one process, one CSV.
+# A failed or unreadable prediction becomes rows with a status, never a failed job.
+rule score_predictions:
     input:
-        prediction=PREDICTION,
-        data=DATASET,
+        unpack(score_inputs),
     output:
-        SCORE,
+        SCORES,
     log:
-        "logs/score_prediction/{domain}/{setting}/{method}/{seed}.log",
+        "logs/score_predictions/{domain}/{setting}/{method}.log",
     params:
-        seed=seed_index,
+        seeds=score_seeds,
     threads: 1
     resources:
         mem_mb=2000,
-        runtime=10,
+        runtime=10,  # ~0.1 s per prediction after ~10 s of start-up
     conda:
         ENV
     benchmark:
-        "results/benchmarks/score_prediction/{domain}/{setting}/{method}/{seed}.tsv"
+        "results/benchmarks/score_predictions/{domain}/{setting}/{method}.tsv"
     shell:
-        "python -m avici_core score --prediction {input.prediction} --data {input.data}"
-        " --domain {wildcards.domain} --setting {wildcards.setting} --method {wildcards.method}"
-        " --seed {params.seed} --out {output} > {log} 2>&1"
+        "python -m avici_core score --domain {wildcards.domain} --setting {wildcards.setting}"
+        " --method {wildcards.method} --prediction {input.predictions} --data {input.data}"
+        " --seed {params.seeds} --out {output} > {log} 2>&1"
 
 
 rule aggregate_metrics:
