@@ -24,7 +24,9 @@ RIVALS = {"lin-gauss": ["ges", "pc"]}
 def mean_metric(metrics: pd.DataFrame, domain: str, setting: str, metric: str) -> pd.Series:
     """Mean over seeds per method; failed runs count as missing (and are reported)."""
     rows = metrics[
-        (metrics["domain"] == domain) & (metrics["setting"] == setting) & (metrics["metric"] == metric)
+        (metrics["domain"] == domain)
+        & (metrics["setting"] == setting)
+        & (metrics["metric"] == metric)
     ]
     return rows.groupby("method")["value"].mean()
 

@@ -173,6 +173,8 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path):
     a, _ = ckpt.load_checkpoint(full, 6)
     b, meta = ckpt.load_checkpoint(killed, 6)
     assert meta["step"] == 6 and a.keys() == b.keys()
+    # wall time adds up over the killed process and its resumption
+    assert ckpt.read_json(killed / "final.json")["walltime_s"] >= meta["walltime_s"] > 0
     for tree in a:
         for key in a[tree]:
             np.testing.assert_allclose(

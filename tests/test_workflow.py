@@ -91,12 +91,12 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--cores", "2", "--configfile", "config/quick.yaml")
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    methods = methods_in(wf, ["pc", "ges", "lingam", "avici-quick"])
+    methods = methods_in(wf, ["pc", "ges", "lingam", "avici-small-v1"])
     n_runs = sum(
         len([s for s in ("obs", "int") if s in spec.settings]) for spec in methods.values()
     )
     assert jobs["simulate_dataset"] == 2 * 3
-    assert jobs["train_model"] == 1
+    assert "train_model" not in jobs  # the quick config runs the shipped model
     assert jobs["run_method"] == 2 * 3 * n_runs
     assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
     assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
@@ -179,6 +179,12 @@ def test_config_errors_name_the_key_before_any_job(wf: Path, args, needle):
             "train_domains: [neurips-linear, neurips-rff]",
             "train_domains: [neurips-linear, neurips-rf]",
             "neurips-rf",
+        ),
+        (  # a shipped model that is not in models/
+            "methods.yaml",
+            "hparams: {model: avici-small-v1, shipped: true}",
+            "hparams: {model: avici-small-v9, shipped: true}",
+            "avici-small-v9",
         ),
     ],
 )

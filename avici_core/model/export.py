@@ -46,14 +46,18 @@ def pick_params(validation: dict[str, float]) -> str:
     """``params`` or ``ave_params``: the one with the higher mean validation AUPRC."""
 
     def mean_auprc(name: str) -> float:
-        values = [v for k, v in validation.items() if k.startswith("val/") and k.endswith(f"/{name}/auprc")]
+        values = [
+            v
+            for k, v in validation.items()
+            if k.startswith("val/") and k.endswith(f"/{name}/auprc")
+        ]
         return sum(values) / len(values) if values else float("-inf")
 
     return "ave_params" if mean_auprc("ave") > mean_auprc("params") else "params"
 
 
-def hardware() -> str:
-    """CPU model and core count (and JAX devices if JAX is already imported) of this machine."""
+def hardware(devices: list[str]) -> str:
+    """The training run's JAX devices, and this machine's CPU model and core count."""
     cpu = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -62,16 +66,8 @@ def hardware() -> str:
                 break
     except OSError:
         pass
-    return f"{cpu}, {os.cpu_count()} logical cores, {platform.system()}"
-
-
-def wall_time_s(run_dir: Path, benchmark: Path | None) -> float | None:
-    """Training wall time: the Snakemake benchmark of the rule if given, else ``final.json``'s."""
-    if benchmark is not None and benchmark.exists():
-        header, row = benchmark.read_text().splitlines()[:2]
-        return float(dict(zip(header.split("\t"), row.split("\t")))["s"])
-    final = run_dir / "final.json"
-    return float(ckpt.read_json(final)["walltime_s"]) if final.exists() else None
+    kinds = ", ".join(sorted(set(devices))) or "unknown"
+    return f"{len(devices)} JAX device(s) ({kinds}); CPU {cpu}, {os.cpu_count()} logical cores"
 
 
 def model_card(
@@ -94,7 +90,12 @@ def model_card(
         for k, v in sorted(validation.items())
         if k.startswith("val/") and not k.endswith("/loss")
     )
+    boundaries = train["lr_boundaries"]
+    schedule = (
+        f"times {train['lr_decay']} at steps {boundaries}" if boundaries else "constant schedule"
+    )
     hours = "unknown" if walltime_s is None else f"{walltime_s / 3600:.2f} h ({walltime_s:.0f} s)"
+    # summed over every process that trained the run (resumptions included)
     return f"""# {name}
 
 {description.strip()}
@@ -114,7 +115,7 @@ width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, fe
 - d in {train["n_vars"]}; {train["n_obs_train"]} observational + {train["n_int_train"]}
   interventional rows per dataset (all observational with probability {train["p_obs_only"]})
 - {step:,} steps, batch size unit {train["batch_size_unit"]}, LAMB, base learning rate
-  {train["lr_base"]} decayed by {train["lr_decay"]} at {train["lr_boundaries"]}
+  {train["lr_base"]} ({schedule})
 - wall time: {hours}
 - hardware: {hardware_line}
 
@@ -137,13 +138,13 @@ def export_model(
     name: str,
     description: str,
     command: str,
-    benchmark: str | Path | None = None,
 ) -> Path:
     """Write ``config.json``, one parameter checkpoint and the model card into ``out_dir``."""
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     if not (run_dir / "final.json").exists():
         raise ValueError(f"{run_dir} has no final.json: the training run is not finished")
     record = ckpt.read_json(run_dir / ckpt.CONFIG_FILE)
+    final = ckpt.read_json(run_dir / "final.json")
     trees, meta = ckpt.load_checkpoint(run_dir)
     validation = last_validation(run_dir)
     chosen = pick_params(validation)
@@ -164,8 +165,8 @@ def export_model(
         n_params=n_params,
         chosen=chosen,
         validation=validation,
-        walltime_s=wall_time_s(run_dir, Path(benchmark) if benchmark else None),
-        hardware_line=hardware(),
+        walltime_s=final.get("walltime_s"),
+        hardware_line=hardware(final.get("devices", [])),
         command=command,
     )
     (out_dir / CARD_FILE).write_text(card)
@@ -192,7 +193,6 @@ def main(argv: list[str]) -> int:
             f"snakemake --profile local results/models/{args.model}/final.json\n"
             f"python -m avici_core export-model {args.model}"
         ),
-        benchmark=Path(f"results/benchmarks/train_model/{args.model}.tsv"),
     )
     size = sum(f.stat().st_size for f in out.iterdir())
     log.info("exported %s -> %s (%.2f MB)", run_dir, out, size / 1e6)

@@ -320,7 +320,7 @@ class Trainer:
         ckpt.write_json(path, record)
 
     def restore(self) -> tuple[TrainState, dict[str, Any]]:
-        """The latest checkpoint in ``out`` (or a fresh state) and the sampler state."""
+        """The latest checkpoint in ``out`` (or a fresh state) and its metadata (``{}`` if fresh)."""
         template = self.init_state()
         if not ckpt.checkpoint_steps(self.out):
             return template, {}
@@ -337,11 +337,14 @@ class Trainer:
             ),
         )
         log.info("resuming from step %d in %s", meta["step"], self.out)
-        return state, meta["sampler"]
+        return state, meta
 
-    def save(self, state: TrainState, rng: np.random.Generator, pools: DataPools) -> None:
+    def save(
+        self, state: TrainState, rng: np.random.Generator, pools: DataPools, walltime_s: float
+    ) -> None:
         host = jax.device_get(state)
         meta = {
+            "walltime_s": walltime_s,
             "dual": {"lam": float(host.dual.lam), "penalty_ema": float(host.dual.penalty_ema)},
             "rng": np.asarray(jax.random.key_data(self.base_key)).tolist(),
             "sampler": {"bit_generator": rng.bit_generator.state, "window_start": pools.start},
@@ -394,7 +397,8 @@ class Trainer:
         total = cfg.n_steps if n_steps is None else n_steps
         self.out.mkdir(parents=True, exist_ok=True)
         self._write_config()
-        state, sampler = self.restore()
+        state, meta = self.restore()
+        sampler = meta.get("sampler", {})
         state = jax.device_put(state, self.replicated)
         rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
         if sampler:
@@ -408,7 +412,10 @@ class Trainer:
             window_start=sampler.get("window_start"),
         )
         start, last_eval = int(state.step), {}
+        # wall time summed over every process that trained this run (resumptions included)
+        earlier = float(meta.get("walltime_s", 0.0))
         started = time.perf_counter()
+        walltime = lambda: earlier + time.perf_counter() - started
         try:
             with (
                 open(self.out / "metrics.jsonl", "a") as metrics_log,
@@ -434,14 +441,15 @@ class Trainer:
                         metrics_log.write(json.dumps({"step": done, **record}) + "\n")
                         metrics_log.flush()
                     if done % cfg.checkpoint_every == 0 or done == total:
-                        self.save(state, rng, pools)
+                        self.save(state, rng, pools, walltime())
                     bar.update(1)
                     bar.set_postfix(loss=f"{loss:.4f}", d=d)
         finally:
             pools.close()
         summary = {
             "step": int(state.step),
-            "walltime_s": time.perf_counter() - started,
+            "walltime_s": walltime(),
+            "devices": [f"{d.platform}:{d.device_kind}" for d in self.devices],
             "val": last_eval,
         }
         if int(state.step) >= cfg.n_steps:
