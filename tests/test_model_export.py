@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from avici_core.model import load_model
 from avici_core.model import checkpoint as ckpt
+from avici_core.model import load_model
 from avici_core.model.export import export_model, pick_params
 from avici_core.model.train import TrainConfig, train
 from tests.test_model_train import TINY_TRAIN
@@ -46,7 +46,9 @@ def test_export_keeps_one_parameter_set_that_loads_and_predicts_the_same(finishe
     card = (out / "README.md").read_text()
     assert "# tiny-v0" in card and "a test" in card and "cmd" in card
     assert f"{TINY_TRAIN['n_steps']:,} steps" in card and "lin-gauss" in card
-    assert json.loads((out / "config.json").read_text())["train"]["n_steps"] == TINY_TRAIN["n_steps"]
+    assert (
+        json.loads((out / "config.json").read_text())["train"]["n_steps"] == TINY_TRAIN["n_steps"]
+    )
 
 
 def test_export_refuses_an_unfinished_run(finished_run, tmp_path):
