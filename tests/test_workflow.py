@@ -128,7 +128,16 @@ def test_lint_is_clean(wf: Path):
 
 
 def test_slurm_profile_resources_in_dry_run(wf: Path):
-    r = snakemake(wf, "-n", "--profile", "slurm", "--configfile", "config/quick.yaml")
+    r = snakemake(
+        wf,
+        "-n",
+        "--profile",
+        "slurm",
+        "--configfile",
+        "config/quick.yaml",
+        "--config",
+        "methods=[pc,avici-quick]",  # a model to train
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
     assert "slurm_partition=CHANGE_ME" in out and "slurm_account=CHANGE_ME" in out
