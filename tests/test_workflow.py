@@ -128,15 +128,9 @@ def test_lint_is_clean(wf: Path):
 
 
 def test_slurm_profile_resources_in_dry_run(wf: Path):
+    with_training = ("--config", "methods=[pc,avici-quick]")  # avici-quick: a model to train
     r = snakemake(
-        wf,
-        "-n",
-        "--profile",
-        "slurm",
-        "--configfile",
-        "config/quick.yaml",
-        "--config",
-        "methods=[pc,avici-quick]",  # a model to train
+        wf, "-n", "--profile", "slurm", "--configfile", "config/quick.yaml", *with_training
     )
     assert r.returncode == 0, r.stdout + r.stderr
     out = r.stdout
