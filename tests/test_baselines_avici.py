@@ -23,3 +23,16 @@ def test_avici_method_missing_model_is_a_failed_status(tmp_path):
     x = np.random.default_rng(0).normal(size=(30, 3))
     pred = run("avici", x, None, {"model": str(tmp_path / "none")}, 0, timeout_s=300)
     assert pred.status == "failed" and "no model" in pred.message
+
+
+def test_shipped_model_is_read_from_models_not_from_a_trained_run(tmp_path, monkeypatch):
+    from avici_core.model import load_model
+
+    # a workflow-trained run of the same id must not shadow the shipped model
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results" / "models" / "avici-small-v1").mkdir(parents=True)
+    x = np.random.default_rng(0).normal(size=(50, 5))
+    hparams = {"model": "avici-small-v1", "shipped": True}
+    pred = run("avici", x, None, hparams, 0, timeout_s=300, threads=1)
+    assert pred.status == "ok", pred.message
+    np.testing.assert_allclose(pred.scores, load_model("avici-small-v1")(x), atol=1e-6)
