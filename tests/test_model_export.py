@@ -45,6 +45,7 @@ def test_export_keeps_one_parameter_set_that_loads_and_predicts_the_same(finishe
 
     card = (out / "README.md").read_text()
     assert "# tiny-v0" in card and "a test" in card and "cmd" in card
+    assert ckpt.read_json(finished_run / "final.json")["hardware"] in card  # the run's, not ours
     assert f"{TINY_TRAIN['n_steps']:,} steps" in card and "lin-gauss" in card
     assert (
         json.loads((out / "config.json").read_text())["train"]["n_steps"] == TINY_TRAIN["n_steps"]

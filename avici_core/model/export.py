@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import shutil
 from pathlib import Path
 from typing import Any
@@ -23,6 +21,7 @@ import yaml
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.api import MODELS_DIR
 from avici_core.model.network import ModelConfig
+from avici_core.model.train import hardware
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +53,6 @@ def pick_params(validation: dict[str, float]) -> str:
         return sum(values) / len(values) if values else float("-inf")
 
     return "ave_params" if mean_auprc("ave") > mean_auprc("params") else "params"
-
-
-def hardware(devices: list[str]) -> str:
-    """The training run's JAX devices, and this machine's CPU model and core count."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    kinds = ", ".join(sorted(set(devices))) or "unknown"
-    return f"{len(devices)} JAX device(s) ({kinds}); CPU {cpu}, {os.cpu_count()} logical cores"
 
 
 def model_card(
@@ -166,7 +151,8 @@ def export_model(
         chosen=chosen,
         validation=validation,
         walltime_s=final.get("walltime_s"),
-        hardware_line=hardware(final.get("devices", [])),
+        hardware_line=final.get("hardware")
+        or f"not recorded by the run; exported on {hardware(jax_devices=[])}",
         command=command,
     )
     (out_dir / CARD_FILE).write_text(card)

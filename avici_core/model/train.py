@@ -15,6 +15,8 @@ import dataclasses
 import json
 import logging
 import math
+import os
+import platform
 import time
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -159,6 +161,20 @@ class TrainConfig:
         values = {k: getattr(self, k) for k in MODEL_KEYS}
         # As in the original, training without the penalty also predicts the diagonal.
         return ModelConfig(**values, mask_diag=self.mask_diag and self.acyclicity == "dual")
+
+
+def hardware(jax_devices: list[str]) -> str:
+    """What a run trained on: its JAX devices, and the host's CPU model and core count."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    kinds = ", ".join(sorted(set(jax_devices))) or "none"
+    return f"{len(jax_devices)} JAX device(s) ({kinds}); CPU {cpu}, {os.cpu_count()} logical cores"
 
 
 def batch_size_per_device(d: int, bsu: int) -> int:
@@ -449,7 +465,7 @@ class Trainer:
         summary = {
             "step": int(state.step),
             "walltime_s": walltime(),
-            "devices": [f"{d.platform}:{d.device_kind}" for d in self.devices],
+            "hardware": hardware([f"{d.platform}:{d.device_kind}" for d in self.devices]),
             "val": last_eval,
         }
         if int(state.step) >= cfg.n_steps:
