@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from avici_core.baselines import load_prediction, run, save_prediction
+from avici_core.baselines.implementations import Implementation
 from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import cpm_standardize, regimes, zscore
 from avici_core.baselines.registry import DEFAULT_PATH, grid_variants, load_methods
@@ -40,6 +41,17 @@ def dying(rng, x, mask):
     os._exit(3)
 
 
+def by_seed(rng, x, mask, *, seed_of: dict):
+    """Behaves as ``seed_of`` says for the seed it sees (its rng's first draw identifies it)."""
+    behaviour = seed_of[round(float(x[0, 0]))]
+    if behaviour == "die":
+        os._exit(3)
+    if behaviour == "hang":
+        time.sleep(60)
+    d = x.shape[1]
+    return MethodOutput(np.zeros((d, d)), np.zeros((d, d)), "dag", meta={"pid": os.getpid()})
+
+
 def report_threads(rng, x, mask):
     d = x.shape[1]
     env = {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "XLA_FLAGS")}
@@ -61,6 +73,25 @@ def test_timeout_then_failure_then_ok_in_one_session():
     ok = run("empty", x, None, {}, 0, timeout_s=60)
     assert ok.status == "ok" and ok.has_probs and ok.scores.shape == (3, 3)
     assert slow.scores.shape == bad.scores.shape == (3, 3) and not bad.graph.any()
+
+
+def test_run_many_serves_a_batch_from_one_child_and_survives_a_death_and_a_hang():
+    from avici_core.baselines.runner import Task, run_many
+
+    behaviours = {0: "ok", 1: "ok", 2: "die", 3: "ok", 4: "hang", 5: "ok"}
+    tasks = []
+    for k in behaviours:
+        x = chain_data(seed=k)
+        x[0, 0] = k  # tells the wrapper which task it is (raw values: standardize=False below)
+        tasks.append(Task(x, None, seed=k))
+    impl = Implementation("by_seed", by_seed, standardize=False)
+    preds = run_many(impl, tasks, {"seed_of": behaviours}, timeout_s=8)
+    assert [p.status for p in preds] == ["ok", "ok", "failed", "ok", "timeout", "ok"]
+    assert "exit code 3" in preds[2].message
+    pids = [p.meta.get("pid") for p in preds]
+    assert pids[0] == pids[1]  # one child served both
+    assert len({pids[0], pids[3], pids[5]}) == 3  # a fresh child after the death and the hang
+    assert [p.meta["seed"] for p in preds] == list(behaviours)
 
 
 def test_child_gets_thread_limits_standardized_data_and_seed():
@@ -416,3 +447,17 @@ def test_run_method_cli_records_refused_data_as_a_failed_prediction(tmp_path):
         pred.status == "failed" and "input refused" in pred.message and "constant" in pred.message
     )
     assert pred.graph.shape == (3, 3)
+
+    # in a batch, the refused dataset is marked and its neighbours still run
+    outs = [tmp_path / f"b{k}.npz" for k in range(3)]
+    data = [tmp_path / "d.npz", tmp_path / "const.npz", tmp_path / "d.npz"]
+    batch = ["run-method", "--method", "ges", "--setting", "obs", "--registry", str(reg)]
+    assert (
+        main([*batch, "--seed", "0", "1", "2", "--data", *map(str, data), "--out", *map(str, outs)])
+        == 0
+    )
+    statuses = [load_prediction(o).status for o in outs]
+    assert statuses == ["ok", "failed", "ok"]
+    assert [load_prediction(o).meta["data"] for o in outs] == list(map(str, data))
+    with pytest.raises(SystemExit):  # one seed and one output per dataset
+        main([*batch, "--seed", "0", "--data", *map(str, data), "--out", *map(str, outs)])

@@ -92,12 +92,13 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
     methods = methods_in(wf, ["pc", "ges", "lingam", "avici-small-v1"])
-    n_runs = sum(
-        len([s for s in ("obs", "int") if s in spec.settings]) for spec in methods.values()
-    )
+    settings = {m: [s for s in ("obs", "int") if s in spec.settings] for m, spec in methods.items()}
+    n_runs = sum(len(s) for s in settings.values())
     assert jobs["simulate_dataset"] == 2 * 3
     assert "train_model" not in jobs  # the quick config runs the shipped model
-    assert jobs["run_method"] == 2 * 3 * n_runs
+    n_avici = len(settings["avici-small-v1"])
+    assert jobs["run_method"] == 2 * 3 * (n_runs - n_avici)  # per dataset
+    assert jobs["infer_avici"] == 2 * n_avici  # AVICI: one job per (domain, setting), 3 seeds
     assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
     assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
 
@@ -112,6 +113,19 @@ def test_one_scoring_job_scores_every_seed_of_its_method(wf: Path):
     assert f"--prediction {pred}/0.npz {pred}/1.npz" in ges
     assert "--data results/data/lin-gauss/0.npz results/data/lin-gauss/1.npz" in ges
     assert "--seed 0 1 --out results/metrics/lin-gauss/obs/ges.csv" in ges
+
+
+def test_one_avici_job_infers_every_seed_of_its_group(wf: Path):
+    r = snakemake(wf, "-n", "-p", "--cores", "1", "--configfile", "config/quick.yaml")
+    assert r.returncode == 0, r.stdout + r.stderr
+    cmd = re.search(
+        r"python -m avici_core run-method --method avici-small-v1 .* --setting obs .*", r.stdout
+    ).group(0)
+    data = " ".join(f"results/data/lin-gauss/{k}.npz" for k in range(3))
+    pred = "results/predictions/lin-gauss/obs/avici-small-v1"
+    assert f"--data {data} " in cmd and "--seed 0 1 2 " in cmd
+    assert f"--out {pred}/0.npz {pred}/1.npz {pred}/2.npz" in cmd
+    assert "method=avici-small-v1, seed=" not in r.stdout  # no per-dataset AVICI job
 
 
 def test_lists_replace_under_configfile_overlay(wf: Path):

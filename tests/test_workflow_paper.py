@@ -17,24 +17,32 @@ PAPER = "config/paper/neurips2022.yaml"
 SMALL = "config/paper/neurips2022-small.yaml"
 
 RUNS_PER_BENCHMARK_DATASET = 12
+BASELINE_RUNS_PER_BENCHMARK_DATASET = 10  # all but the two AVICI runs
 
 
-def expected_runs(n: int | None) -> int:
-    """run_method jobs of the overlay when every experiment has at most ``n`` (n <= 15) datasets
-    per domain, or the full paper when ``n`` is None; shared runs are counted once."""
+def expected_baseline_runs(n: int | None) -> int:
+    """run_method jobs (one per dataset, every method but AVICI) when every experiment has at most
+    ``n`` (n <= 5) datasets per domain, or the full paper when ``n`` is None."""
     full = n is None
-    bench = 30 if full else n  # benchmark, d=100, in-dist, transfer: 30 datasets each
     return (
-        3 * 3 * bench * RUNS_PER_BENCHMARK_DATASET  # benchmark + d100 + in-dist, 3 families each
-        + 3 * 3 * (15 if full else n)  # ladder: 3 new rungs x AVICI int (the 4th is the benchmark)
-        + 3 * 4 * (15 if full else n) * 4  # size study: 4 d x 4 row limits, int
-        + 2 * bench * 2  # transfer: one model per benchmark, obs + int
+        3 * 3 * (30 if full else n) * BASELINE_RUNS_PER_BENCHMARK_DATASET  # bench, d100, in-dist
         + 3 * (10 if full else n) * 7  # calibration: 5 bootstraps (3 obs, 2 int) + DiBS obs + int
-        + 2 * (100 if full else n) * 8 * 2  # ablations: 2 domains x 8 models x obs + int ...
-        - 2 * bench * 2  # ... less avici-rff on the benchmark and in-dist seeds already counted
         + 3 * (5 if full else n) * 15  # tuning: 3 + 3 PC alphas (obs), 9 IGSP pairs (int)
-        + 8  # Sachs: observational rows only, 6 obs baselines + 2 AVICI models
+        + 6  # Sachs: observational rows only: PC, GES, LiNGAM, DAGMA, Empty, Random
     )
+
+
+def expected_avici_groups() -> int:
+    """infer_avici jobs: one per (domain, setting, AVICI method), whatever the seed counts."""
+    return (
+        3 * 3 * 2  # benchmark + d100 + in-dist, 3 families, obs + int
+        + 3 * 3  # ladder: 3 new rungs x AVICI int (the 4th is the benchmark)
+        + 3 * 4 * 4  # size study: 4 d x 4 row limits, int
+        + 2 * 2  # transfer: one model per benchmark, obs + int
+        + 2 * 8 * 2
+        - 2 * 2  # ablations, less avici-rff on the benchmark and in-dist domains
+        + 2  # Sachs: 2 AVICI models, obs
+    )  # calibration's AVICI runs are seeds of the benchmark groups
 
 
 def expected_score_groups() -> int:
@@ -73,7 +81,8 @@ def test_full_overlay_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER)
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    assert jobs["run_method"] == expected_runs(None) == 7738
+    assert jobs["run_method"] == expected_baseline_runs(None) == 3141
+    assert jobs["infer_avici"] == expected_avici_groups() == 109
     assert jobs["score_predictions"] == expected_score_groups() == 271
     assert jobs["simulate_dataset"] == expected_datasets(None) == 741
     assert jobs["train_model"] == 10  # linear, rff, gene + 7 RFF ablations
@@ -84,7 +93,8 @@ def test_small_overlay_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER, SMALL)
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    assert jobs["run_method"] == expected_runs(2) == 534
+    assert jobs["run_method"] == expected_baseline_runs(2) == 318
+    assert jobs["infer_avici"] == expected_avici_groups()
     assert jobs["score_predictions"] == expected_score_groups()
     assert jobs["simulate_dataset"] == expected_datasets(2) == 67
     assert jobs["train_model"] == 10

@@ -1,7 +1,10 @@
-"""``python -m avici_core run-method``: one registered method on one dataset -> prediction ``.npz``.
+"""``python -m avici_core run-method``: one registered method on one or more datasets -> one
+prediction ``.npz`` each.
 
-The prediction file is written even when the method fails, times out or refuses the data (its
-status says so); an unknown method or setting is an error before anything runs.
+A prediction file is written even when the method fails, times out or refuses the data (its
+status says so); an unknown method or setting is an error before anything runs. Several datasets
+(``--data a b --seed 0 1 --out pa pb``) share one child process: an AVICI model is loaded and
+compiled once for the batch.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import logging
 from pathlib import Path
 
 from avici_core.baselines.prediction import failed_prediction, save_prediction
-from avici_core.baselines.registry import DEFAULT_PATH, get_method, load_methods
-from avici_core.baselines.runner import run
-from avici_core.data.dataset import load_dataset, select_setting
+from avici_core.baselines.registry import DEFAULT_PATH, MethodSpec, get_method, load_methods
+from avici_core.baselines.runner import Task, check_task, run_many
+from avici_core.data.dataset import Dataset, load_dataset, select_setting
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +25,12 @@ log = logging.getLogger(__name__)
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m avici_core run-method", description=__doc__)
     parser.add_argument("--method", required=True, help="method id in the registry")
-    parser.add_argument("--data", required=True, type=Path, help="dataset .npz")
+    parser.add_argument("--data", required=True, type=Path, nargs="+", help="dataset .npz file(s)")
     parser.add_argument("--setting", required=True, choices=("obs", "int"))
-    parser.add_argument("--seed", required=True, type=int)
-    parser.add_argument("--out", required=True, type=Path, help="prediction .npz")
+    parser.add_argument("--seed", required=True, type=int, nargs="+", help="one per dataset")
+    parser.add_argument(
+        "--out", required=True, type=Path, nargs="+", help="prediction .npz, one per dataset"
+    )
     parser.add_argument(
         "--methods",
         "--registry",
@@ -41,6 +46,11 @@ def main(argv: list[str]) -> int:
         help="threads granted (default: the method's resources.threads)",
     )
     args = parser.parse_args(argv)
+    if not len(args.data) == len(args.seed) == len(args.out):
+        parser.error(
+            f"--data, --seed and --out need one value per dataset; got {len(args.data)}, "
+            f"{len(args.seed)} and {len(args.out)}"
+        )
 
     spec = get_method(load_methods(args.registry), args.method)
     if args.setting not in spec.settings:
@@ -48,41 +58,58 @@ def main(argv: list[str]) -> int:
             f"method {spec.id!r} does not run in setting {args.setting!r} "
             f"(its settings: {', '.join(spec.settings)})"
         )
-    ds = load_dataset(args.data)
-    x, mask = select_setting(ds, args.setting)  # [n, d], [n, d]
     threads = args.threads if args.threads is not None else spec.resources.threads
-    try:
-        pred = run(
-            spec.implementation,
-            x,
-            mask,
-            spec.hparams,
-            args.seed,
-            spec.timeout_s,
-            threads=threads,
-            is_count_data=ds.is_count_data,
-            truth=ds.g,
-        )
-    except ValueError as err:  # data the method cannot take (e.g. a gene never detected)
-        # In a pipeline this is a marked cell of the table, not a dead job.
-        pred = failed_prediction(ds.n_vars, "failed", f"input refused: {err}", 0.0, {})
-    meta = {
-        **pred.meta,
-        "method": spec.id,
-        "hparams": spec.hparams,
-        "setting": args.setting,
-        "data": str(args.data),
-        "dataset_meta": ds.meta,
-    }
-    save_prediction(args.out, dataclasses.replace(pred, meta=meta))
-    log.info(
-        "%s on %s (%s): %s %s in %.2f s -> %s",
-        spec.id,
-        args.data,
-        args.setting,
-        pred.status,
-        pred.message,
-        pred.walltime_s,
-        args.out,
+    datasets = [load_dataset(path) for path in args.data]
+    tasks = [task_of(ds, args.setting, seed) for ds, seed in zip(datasets, args.seed)]
+    refused = {k: refusal(spec, task) for k, task in enumerate(tasks)}
+    accepted = [k for k, reason in refused.items() if reason is None]
+    ran = run_many(
+        spec.implementation,
+        [tasks[k] for k in accepted],
+        spec.hparams,
+        spec.timeout_s,
+        threads=threads,
     )
+    predictions = dict(zip(accepted, ran))
+    for k, (ds, path, out) in enumerate(zip(datasets, args.data, args.out)):
+        # Refused data (e.g. a gene never detected) is a marked cell of the table, not a dead job.
+        pred = (
+            predictions[k]
+            if k in predictions
+            else failed_prediction(ds.n_vars, "failed", f"input refused: {refused[k]}", 0.0, {})
+        )
+        meta = {
+            **pred.meta,
+            "method": spec.id,
+            "hparams": spec.hparams,
+            "setting": args.setting,
+            "data": str(path),
+            "dataset_meta": ds.meta,
+        }
+        save_prediction(out, dataclasses.replace(pred, meta=meta))
+        log.info(
+            "%s on %s (%s): %s %s in %.2f s -> %s",
+            spec.id,
+            path,
+            args.setting,
+            pred.status,
+            pred.message,
+            pred.walltime_s,
+            out,
+        )
     return 0
+
+
+def task_of(ds: Dataset, setting: str, seed: int) -> Task:
+    """The rows a method sees in ``setting``, with what the runner needs to know about them."""
+    x, mask = select_setting(ds, setting)  # [n, d], [n, d]
+    return Task(x, mask, seed, is_count_data=ds.is_count_data, truth=ds.g)
+
+
+def refusal(spec: MethodSpec, task: Task) -> str | None:
+    """Why the method refuses the task's data, or None when it takes it."""
+    try:
+        check_task(spec.implementation, task, spec.hparams)
+    except ValueError as err:
+        return str(err)
+    return None

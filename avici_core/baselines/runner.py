@@ -1,8 +1,9 @@
-"""Run one method in its own process with a hard timeout and thread limits.
+"""Run a method in its own process with a hard timeout and thread limits.
 
 The method runs in a fresh ``spawn`` process: a crash, an exception or a hang becomes a
 ``failed``/``timeout`` prediction and the caller goes on. Thread-count variables are set before
-the child starts, so numpy/BLAS, XLA and friends pick them up at import.
+the child starts, so numpy/BLAS, XLA and friends pick them up at import. ``run_many`` serves
+several datasets from one child (one import, one model load), each with its own timeout.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import os
 import random
 import time
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -69,28 +71,34 @@ def _patched_environ(env: Mapping[str, str]) -> Iterator[None]:
 def _child(
     conn: Connection,
     impl: Implementation,
-    x: np.ndarray,
-    mask: np.ndarray,
-    kwargs: dict[str, Any],
-    seed: int,
+    items: list[tuple[np.ndarray, np.ndarray, dict[str, Any], int]],
     threads: int,
 ) -> None:
-    """Child entry point: seed every global RNG the packages use, call, send the outcome."""
+    """Child entry point: for each (x, mask, kwargs, seed) seed every global RNG the packages use,
+    call, send the outcome. One child serves a whole batch, so imports and caches are paid once."""
     from threadpoolctl import threadpool_limits
 
-    random.seed(seed)  # GRaSP/BOSS and causaldag draw from Python's random
-    np.random.seed(seed % 2**32)  # causaldag also uses NumPy's global state
-    start = time.perf_counter()
+    logger = logging.getLogger(__name__)
     try:
-        for module in impl.preload:  # package import time is not the method's run time
-            importlib.import_module(module)
-        start = time.perf_counter()
-        with threadpool_limits(limits=threads):
-            out = impl.fn(np.random.default_rng(seed), x, mask, **kwargs)
-        conn.send(("ok", out, time.perf_counter() - start))
-    except BaseException as exc:
-        logging.getLogger(__name__).error("%s failed:\n%s", impl.name, traceback.format_exc())
-        conn.send(("failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - start))
+        try:
+            for module in impl.preload:  # package import time is not the method's run time
+                importlib.import_module(module)
+        except BaseException as exc:
+            logger.error("%s failed:\n%s", impl.name, traceback.format_exc())
+            for _ in items:
+                conn.send(("failed", f"{type(exc).__name__}: {exc}", 0.0))
+            return
+        for x, mask, kwargs, seed in items:
+            random.seed(seed)  # GRaSP/BOSS and causaldag draw from Python's random
+            np.random.seed(seed % 2**32)  # causaldag also uses NumPy's global state
+            start = time.perf_counter()
+            try:
+                with threadpool_limits(limits=threads):
+                    out = impl.fn(np.random.default_rng(seed), x, mask, **kwargs)
+                conn.send(("ok", out, time.perf_counter() - start))
+            except BaseException as exc:
+                logger.error("%s failed:\n%s", impl.name, traceback.format_exc())
+                conn.send(("failed", f"{type(exc).__name__}: {exc}", time.perf_counter() - start))
     finally:
         conn.close()
 
@@ -109,6 +117,18 @@ def _context(
     if "truth" in impl.context and truth is not None:
         extra["truth"] = (np.asarray(truth) != 0).astype(np.int8)
     return extra
+
+
+@dataclass(frozen=True)
+class Task:
+    """One dataset for :func:`run_many`: raw rows [n, d], the interventional mask [n, d] (None = all
+    observational), the seed, and what the caller knows about it (count data, the true graph)."""
+
+    data: np.ndarray
+    interv_mask: np.ndarray | None
+    seed: int
+    is_count_data: bool = False
+    truth: np.ndarray | None = None
 
 
 def run(
@@ -136,41 +156,109 @@ def run(
     Raises:
       ValueError: bad input data, mask, threads or an unknown method, before any process starts.
     """
+    task = Task(data, interv_mask, seed, is_count_data, truth)
+    return run_many(method, [task], hparams, timeout_s, threads=threads)[0]
+
+
+def run_many(
+    method: str | Implementation | Callable[..., Any],
+    tasks: Sequence[Task],
+    hparams: Mapping[str, Any],
+    timeout_s: float,
+    *,
+    threads: int = 1,
+) -> list[Prediction]:
+    """:func:`run` on several datasets, served in order by one child process, so that imports and
+    in-process caches (a loaded, compiled AVICI model) are paid once per batch, not per dataset.
+
+    Each task has its own ``timeout_s`` (the first one's includes the child's start-up). A task that
+    times out or kills the child is recorded as failed, and a fresh child takes the remaining ones.
+
+    Raises:
+      ValueError: bad input in any task, threads or an unknown method, before any process starts.
+    """
     impl = _resolve(method)
-    x = np.asarray(data)
-    mask = np.zeros(x.shape, np.int8) if interv_mask is None else np.asarray(interv_mask)
-    check_observations(x, mask)
     if timeout_s <= 0:
         raise ValueError(f"timeout_s must be positive, got {timeout_s}")
-    x_in = standardize(x, is_count_data=is_count_data) if impl.standardize else x.astype(np.float64)
-    kwargs = {**dict(hparams), **_context(impl, hparams, truth)}
     env = thread_env(threads)  # validates threads
+    prepared = [_prepare(impl, task, hparams, threads, timeout_s) for task in tasks]
+    predictions: list[Prediction] = []
+    while len(predictions) < len(prepared):
+        predictions += _serve(impl, prepared[len(predictions) :], timeout_s, threads, env)
+    return predictions
+
+
+def check_task(
+    method: str | Implementation | Callable[..., Any], task: Task, hparams: Mapping[str, Any]
+) -> None:
+    """Raise the ValueError :func:`run_many` would raise for ``task``, without running anything."""
+    _prepare(_resolve(method), task, hparams, threads=1, timeout_s=1.0)
+
+
+Prepared = tuple[tuple[np.ndarray, np.ndarray, dict[str, Any], int], int, dict[str, Any]]
+
+
+def _prepare(
+    impl: Implementation,
+    task: Task,
+    hparams: Mapping[str, Any],
+    threads: int,
+    timeout_s: float,
+) -> Prepared:
+    """Validate one task and turn it into the child's (x, mask, kwargs, seed), its d and its meta."""
+    x = np.asarray(task.data)
+    mask = np.zeros(x.shape, np.int8) if task.interv_mask is None else np.asarray(task.interv_mask)
+    check_observations(x, mask)
+    x_in = (
+        standardize(x, is_count_data=task.is_count_data)
+        if impl.standardize
+        else x.astype(np.float64)
+    )
+    kwargs = {**dict(hparams), **_context(impl, hparams, task.truth)}
     meta = {
         "implementation": impl.name,
-        "seed": int(seed),
+        "seed": int(task.seed),
         "threads": int(threads),
         "timeout_s": float(timeout_s),
         "n_rows": int(x.shape[0]),
     }
+    return (x_in, mask.astype(np.int8), kwargs, int(task.seed)), x.shape[1], meta
 
+
+def _serve(
+    impl: Implementation,
+    batch: Sequence[Prepared],
+    timeout_s: float,
+    threads: int,
+    env: Mapping[str, str],
+) -> list[Prediction]:
+    """One child for ``batch``: its predictions in order, until it is done, times out or dies (at
+    least one prediction, so the caller always makes progress)."""
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
     proc = ctx.Process(
-        target=_child,
-        args=(sender, impl, x_in, mask.astype(np.int8), kwargs, int(seed), int(threads)),
-        daemon=True,
+        target=_child, args=(sender, impl, [item for item, _, _ in batch], threads), daemon=True
     )
     start = time.perf_counter()
     with _patched_environ(env):
         proc.start()
     sender.close()
+    predictions: list[Prediction] = []
     try:
-        return _collect(proc, receiver, start, timeout_s, x.shape[1], meta)
+        for _, d, meta in batch:
+            prediction, serving = _collect(proc, receiver, start, timeout_s, d, meta)
+            predictions.append(prediction)
+            if not serving:
+                break
+            start = time.perf_counter()
+        else:
+            proc.join(GRACE_S)
     finally:
         receiver.close()
         if proc.is_alive():
             proc.kill()
         proc.join()
+    return predictions
 
 
 def _resolve(method: str | Implementation | Callable[..., Any]) -> Implementation:
@@ -190,28 +278,27 @@ def _collect(
     timeout_s: float,
     d: int,
     meta: dict[str, Any],
-) -> Prediction:
-    """Wait for the child's message or its death, whichever comes first, up to the deadline."""
+) -> tuple[Prediction, bool]:
+    """Wait for the child's next message or its death, whichever comes first, up to the deadline.
+
+    Returns the prediction and whether the child is still there to serve the next task."""
     ready = receiver.poll(timeout_s)
     elapsed = time.perf_counter() - start
     if not ready:
         proc.kill()
         log.warning("%s timed out after %.1f s", meta["implementation"], timeout_s)
-        return failed_prediction(
-            d, "timeout", f"timeout: no result after {timeout_s:g} s", elapsed, meta
-        )
+        message = f"timeout: no result after {timeout_s:g} s"
+        return failed_prediction(d, "timeout", message, elapsed, meta), False
     try:
         status, payload, walltime = receiver.recv()
     except EOFError:  # the child died without a message (segfault, OOM kill, os._exit)
         proc.join(GRACE_S)
-        return failed_prediction(
-            d, "failed", f"process died with exit code {proc.exitcode}", elapsed, meta
-        )
-    proc.join(GRACE_S)
+        message = f"process died with exit code {proc.exitcode}"
+        return failed_prediction(d, "failed", message, elapsed, meta), False
     if status != "ok":
         log.warning("%s failed: %s", meta["implementation"], payload)
-        return failed_prediction(d, "failed", payload, walltime, meta)
+        return failed_prediction(d, "failed", payload, walltime, meta), True
     try:
-        return from_output(payload, walltime, meta)
+        return from_output(payload, walltime, meta), True
     except ValueError as exc:  # malformed output is the method's failure, not the caller's
-        return failed_prediction(d, "failed", f"invalid output: {exc}", walltime, meta)
+        return failed_prediction(d, "failed", f"invalid output: {exc}", walltime, meta), True

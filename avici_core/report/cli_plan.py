@@ -23,18 +23,20 @@ log = logging.getLogger(__name__)
 DEFAULT_COSTS = "config/costs.yaml"
 MAX_CORES = "4096"  # high enough that Snakemake never scales a job's threads down in the listing
 _RULE = re.compile(r"^(?:local)?rule (\S+):$")
-_FIELD = re.compile(r"^\s+(wildcards|threads|resources): (.*)$")
+_FIELD = re.compile(r"^\s+(input|wildcards|threads|resources): (.*)$")
 
 
 @dataclass
 class Job:
-    """One planned job: its rule, wildcards, the CPUs/GPUs it holds and its time limit (minutes)."""
+    """One planned job: its rule, wildcards, the CPUs/GPUs it holds, its time limit (minutes) and
+    how many datasets it reads (an AVICI group reads every seed's)."""
 
     rule: str
     wildcards: dict[str, str] = field(default_factory=dict)
     threads: int = 1
     gpu: int = 0
     runtime_min: int = 0
+    n_datasets: int = 0
 
 
 def _pairs(text: str) -> dict[str, str]:
@@ -54,7 +56,9 @@ def parse_dry_run(text: str) -> list[Job]:
         if not (fld and jobs):
             continue
         key, value = fld.groups()
-        if key == "wildcards":
+        if key == "input":
+            jobs[-1].n_datasets = sum(f.startswith("results/data/") for f in value.split(", "))
+        elif key == "wildcards":
             jobs[-1].wildcards = _pairs(value)
         elif key == "threads":
             jobs[-1].threads = int(value)
@@ -104,6 +108,11 @@ def job_seconds(costs: dict[str, Any], job: Job) -> float:
     """Estimated wall seconds of one job."""
     if job.rule == "run_method":
         return method_seconds(costs, job.wildcards["method"], job.wildcards["domain"])
+    if job.rule == "infer_avici":
+        # the first dataset as one run (start-up, load, compile), the others warm
+        first = method_seconds(costs, job.wildcards["method"], job.wildcards["domain"])
+        warm = costs.get("infer_avici", {}).get("warm_fraction", 1.0)
+        return first * (1 + warm * max(job.n_datasets - 1, 0))
     if job.rule == "train_model":
         # a model's own entry, else the share of its time limit (config/models.yaml) it uses
         models = costs.get("train_model", {})

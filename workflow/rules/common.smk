@@ -69,6 +69,13 @@ def avici_model(method):
     return spec.hparams.get("model")
 
 
+# AVICI methods infer per (domain, setting, method) group, one model load and compile for every
+# seed (infer_avici); every other method runs per dataset (run_method).
+AVICI_METHODS = {
+    m for m, s in METHOD_REGISTRY.items() if s.implementation == "avici"
+}
+PER_DATASET_METHODS = set(METHOD_REGISTRY) - AVICI_METHODS
+
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
 EVAL_DOMAINS = set(DOMAIN_REGISTRY) - TRAINING_DOMAINS
 DEFAULT_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.default}
@@ -137,6 +144,7 @@ DATASET = "results/data/{domain}/{seed}.npz"  # seed: 7 (test stream) or tune-7
 MODEL_DIR = "results/models/{model}"
 MODEL_DONE = "results/models/{model}/final.json"
 PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
+PREDICTION_GROUP = "results/predictions/{domain}/{setting}/{method}"  # infer_avici's folder
 SCORES = "results/metrics/{domain}/{setting}/{method}.csv"  # every seed of one (domain, setting, method)
 ALL_METRICS = "results/metrics/all.csv"
 TABLE = "results/tables/{table}.{ext}"
@@ -235,8 +243,15 @@ def score_files():
     ]
 
 
-def prediction_files():
-    return [PREDICTION.format(**r) for r in runs()]
+def prediction_inputs():
+    """What holds every planned prediction: a folder per AVICI group, a file per other run."""
+    folders = {
+        PREDICTION_GROUP.format(domain=d, setting=s, method=m)
+        for d, s, m in SCORE_GROUPS
+        if m in AVICI_METHODS
+    }
+    files = [PREDICTION.format(**r) for r in runs() if r["method"] not in AVICI_METHODS]
+    return sorted(folders) + files
 
 
 def dataset_files():
@@ -275,15 +290,12 @@ def domain_entry(wildcards):
     return json.dumps(entry, sort_keys=True, default=str)
 
 
-def method_inputs(wildcards):
-    """The dataset, plus the trained (or shipped) model for AVICI methods, and only that model."""
-    inputs = {"data": DATASET.format(domain=wildcards.domain, seed=wildcards.seed)}
-    model = avici_model(wildcards.method)
-    if model is not None:
-        inputs["model"] = MODEL_DONE.format(model=model)
-    if shipped_model(wildcards.method) is not None:
-        inputs["model"] = str(shipped_model(wildcards.method))  # a re-export reruns its predictions
-    return inputs
+def model_input(method):
+    """What an AVICI method's predictions depend on: its trained model, or the shipped model's
+    config (a re-export reruns its predictions)."""
+    if shipped_model(method) is not None:
+        return str(shipped_model(method))
+    return MODEL_DONE.format(model=avici_model(method))
 
 
 def method_entry(wildcards):
@@ -307,16 +319,39 @@ def group_seeds(wildcards):
     return SCORE_GROUPS[(wildcards.domain, wildcards.setting, wildcards.method)]
 
 
-def score_inputs(wildcards):
-    """The predictions of every seed of one (domain, setting, method), and their datasets."""
-    seeds = group_seeds(wildcards)
+def group_predictions(wildcards):
+    """The prediction file of every seed of one (domain, setting, method), in seed order."""
     ids = dict(
         domain=wildcards.domain, setting=wildcards.setting, method=wildcards.method
     )
-    return {
-        "predictions": [PREDICTION.format(**ids, seed=s) for s in seeds],
-        "data": [DATASET.format(domain=wildcards.domain, seed=s) for s in seeds],
-    }
+    return [PREDICTION.format(**ids, seed=s) for s in group_seeds(wildcards)]
+
+
+def group_datasets(wildcards):
+    return [
+        DATASET.format(domain=wildcards.domain, seed=s) for s in group_seeds(wildcards)
+    ]
+
+
+def score_inputs(wildcards):
+    """The predictions of every seed of one (domain, setting, method) (an AVICI group's folder),
+    and their datasets."""
+    if wildcards.method in AVICI_METHODS:
+        predictions = [PREDICTION_GROUP.format(**wildcards)]
+    else:
+        predictions = group_predictions(wildcards)
+    return {"predictions": predictions, "data": group_datasets(wildcards)}
+
+
+def avici_inputs(wildcards):
+    """Every dataset of the group, plus the trained (or shipped) model, and only that model."""
+    return {"data": group_datasets(wildcards), "model": model_input(wildcards.method)}
+
+
+def group_runtime(wildcards):
+    """Minutes for an AVICI group: the method's limit for start-up and compilation, plus one minute
+    per dataset (inference itself takes seconds)."""
+    return method_resource("runtime")(wildcards) + len(group_seeds(wildcards))
 
 
 def score_seeds(wildcards):
@@ -360,6 +395,13 @@ def input_root(key, depth):
         return str(Path(input[key][0]).parents[depth - 1])
 
     return get
+
+
+def prediction_root(wildcards, input):
+    """Root of the prediction layout, from the first prediction input (an AVICI group's folder is
+    one level above its files)."""
+    first = Path(input.predictions[0])
+    return str(first.parents[3] if first.suffix == ".npz" else first.parents[2])
 
 
 def output_dir(wildcards, output):

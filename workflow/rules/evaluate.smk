@@ -9,6 +9,7 @@ rule score_predictions:
         "logs/score_predictions/{domain}/{setting}/{method}.log",
     params:
         seeds=score_seeds,
+        predictions=group_predictions,
     threads: 1
     resources:
         mem_mb=2000,
@@ -19,7 +20,7 @@ rule score_predictions:
         "results/benchmarks/score_predictions/{domain}/{setting}/{method}.tsv"
     shell:
         "python -m avici_core score --domain {wildcards.domain} --setting {wildcards.setting}"
-        " --method {wildcards.method} --prediction {input.predictions} --data {input.data}"
+        " --method {wildcards.method} --prediction {params.predictions} --data {input.data}"
         " --seed {params.seeds} --out {output} > {log} 2>&1"
 
 

@@ -1,8 +1,8 @@
-# One generic rule for every method (AVICI included): the registry says what runs, and a failure
-# or timeout inside the method becomes a prediction file with that status, not a failed job.
+# One generic rule for every method but AVICI: the registry says what runs, and a failure or
+# timeout inside the method becomes a prediction file with that status, not a failed job.
 rule run_method:
     input:
-        unpack(method_inputs),
+        data=DATASET,
     output:
         PREDICTION,
     log:
@@ -16,6 +16,8 @@ rule run_method:
         mem_mb=method_resource("mem_mb"),
         runtime=method_resource("runtime"),
         gpu=method_resource("gpu"),
+    wildcard_constraints:
+        method=one_of(PER_DATASET_METHODS),
     conda:
         ENV
     benchmark:
@@ -24,3 +26,35 @@ rule run_method:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seed}"
         " --threads {threads} --out {output} > {log} 2>&1"
+
+
+# AVICI: one job per (domain, setting, method) writes every seed's prediction into the group's
+# folder; the model is loaded and compiled once. Same files, same failure contract as run_method;
+# planning another seed reruns the group (seconds of inference).
+rule infer_avici:
+    input:
+        unpack(avici_inputs),
+    output:
+        directory(PREDICTION_GROUP),
+    log:
+        "logs/infer_avici/{domain}/{setting}/{method}.log",
+    params:
+        registry=REGISTRIES["methods"],
+        method=method_entry,
+        seeds=score_seeds,
+        out=group_predictions,
+    threads: method_resource("threads")
+    resources:
+        mem_mb=method_resource("mem_mb"),
+        runtime=group_runtime,
+        gpu=method_resource("gpu"),
+    wildcard_constraints:
+        method=one_of(AVICI_METHODS),
+    conda:
+        ENV
+    benchmark:
+        "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
+    shell:
+        "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
+        " --data {input.data} --setting {wildcards.setting} --seed {params.seeds}"
+        " --threads {threads} --out {params.out} > {log} 2>&1"

@@ -29,7 +29,7 @@ rule make_figures:
     input:
         metrics=ALL_METRICS,
         spec=REGISTRIES["tables"],
-        predictions=prediction_files(),
+        predictions=prediction_inputs(),
         data=dataset_files(),
     output:
         [
@@ -46,7 +46,7 @@ rule make_figures:
         "logs/make_figures/all.log",
     params:
         out_dir=output_dir,
-        predictions=input_root("predictions", 4),
+        predictions=prediction_root,
         data=input_root("data", 2),
     conda:
         ENV
