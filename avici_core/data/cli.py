@@ -21,10 +21,21 @@ def main(argv: list[str]) -> int:
         "--registry", default=None, help="registry file (default config/domains.yaml)"
     )
     parser.add_argument("--out", required=True, help="output .npz path")
+    parser.add_argument(
+        "--vars-factor", type=float, default=1.0, help="shrink d by this factor (small scale)"
+    )
+    parser.add_argument(
+        "--rows-factor", type=float, default=1.0, help="shrink the row counts by this factor"
+    )
     args = parser.parse_args(argv)
     try:
         ds = generate_dataset(
-            args.domain, args.seed, stream=args.stream, registry_path=args.registry
+            args.domain,
+            args.seed,
+            stream=args.stream,
+            registry_path=args.registry,
+            vars_factor=args.vars_factor,
+            rows_factor=args.rows_factor,
         )
     except ValueError as err:
         parser.exit(2, f"error: {err}\n")

@@ -135,6 +135,10 @@ def n_targets(targets: float, n_vars: int) -> int:
     return int(targets)
 
 
+MIN_SCALED_VARS = 3  # a scaled-down domain keeps a graph with some structure ...
+MIN_SCALED_ROWS = 40  # ... and enough rows for every method (20 used, 20 held out)
+
+
 @dataclasses.dataclass(frozen=True)
 class DomainSpec:
     """One registry entry: sizes and the (unexpanded) generative tree."""
@@ -159,6 +163,31 @@ class DomainSpec:
     @property
     def n_combinations(self) -> int:
         return count_combinations(self.tree)
+
+    def scaled(self, vars_factor: float = 1.0, rows_factor: float = 1.0) -> DomainSpec:
+        """This domain at another size (an overlay's small scale): d and both row counts times the
+        factors, rounded up, with at least ``MIN_SCALED_VARS`` variables and ``MIN_SCALED_ROWS``
+        generated rows of each kind; a fixed count of intervened nodes shrinks with d. Real data
+        and factors of 1 return the domain unchanged."""
+        if vars_factor <= 0 or rows_factor <= 0:
+            raise ValueError(
+                f"scale factors must be positive, got vars {vars_factor} and rows {rows_factor}"
+            )
+        if self.loader or (vars_factor == 1 and rows_factor == 1):
+            return self
+        n_vars = max(MIN_SCALED_VARS, math.ceil(self.n_vars * vars_factor))
+        tree = dict(self.tree)
+        targets = tree.get("interventions", {}).get("targets")
+        if isinstance(targets, int) and targets > 0:
+            scaled_targets = min(n_vars, math.ceil(targets * vars_factor))
+            tree["interventions"] = {**tree["interventions"], "targets": scaled_targets}
+        return dataclasses.replace(
+            self,
+            n_vars=n_vars,
+            n_obs=max(MIN_SCALED_ROWS, math.ceil(self.n_obs * rows_factor)),
+            n_int=max(MIN_SCALED_ROWS, math.ceil(self.n_int * rows_factor)) if self.n_int else 0,
+            tree=tree,
+        )
 
     def sample_spec(self, rng: np.random.Generator, family: str | None = None) -> dict:
         """A concrete spec; with ``family`` only graph alternatives of that class are eligible."""

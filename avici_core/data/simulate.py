@@ -77,12 +77,15 @@ def generate_dataset(
     *,
     stream: str = "test",
     registry_path: str | Path | None = None,
+    vars_factor: float = 1.0,
+    rows_factor: float = 1.0,
 ) -> Dataset:
     """The dataset of (domain, seed, stream): the first half of the rows for inference, the rest held out.
 
     Test and tuning sets balance graph families over seeds: seed j uses ``families[j mod F]``.
+    ``vars_factor``/``rows_factor`` shrink the domain (``DomainSpec.scaled``; the small scale).
     """
-    spec = get_domain(domain_id, registry_path)
+    spec = get_domain(domain_id, registry_path).scaled(vars_factor, rows_factor)
     if spec.loader:
         return _load_real(spec, seed, stream)
     rng = dataset_rng(domain_id, seed, stream)
@@ -101,6 +104,8 @@ def generate_dataset(
         "spec": draw.spec,
         "rows": "first half of the generated rows for inference, second half held out",
     }
+    if (vars_factor, rows_factor) != (1.0, 1.0):
+        meta["scale"] = {"vars": vars_factor, "rows": rows_factor}
     return Dataset(
         g=draw.g,
         x_obs=draw.x_obs[:n_obs_used],

@@ -29,6 +29,7 @@ def load_models(path):
 
 
 DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
+DOMAIN_SCALE = config["domain_scale"]  # {vars, rows}: the small scale shrinks every domain
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = load_models(REGISTRIES["models"])
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
@@ -277,8 +278,11 @@ def all_targets():
 
 # -- per-rule inputs, params and resources --------------------------------------------------------
 def domain_entry(wildcards):
-    """The domain's registry entry as JSON, so editing one domain reruns only its datasets."""
-    spec = DOMAIN_REGISTRY[wildcards.domain]
+    """The domain's registry entry at the configured scale as JSON, so editing one domain (or the
+    scale) reruns only its datasets."""
+    spec = DOMAIN_REGISTRY[wildcards.domain].scaled(
+        DOMAIN_SCALE["vars"], DOMAIN_SCALE["rows"]
+    )
     entry = {
         "n_vars": spec.n_vars,
         "n_obs": spec.n_obs,

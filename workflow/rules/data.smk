@@ -8,6 +8,8 @@ rule simulate_dataset:
         seed=seed_index,
         registry=REGISTRIES["domains"],
         domain=domain_entry,
+        vars_factor=DOMAIN_SCALE["vars"],
+        rows_factor=DOMAIN_SCALE["rows"],
     threads: 1
     resources:
         mem_mb=2000,
@@ -18,4 +20,5 @@ rule simulate_dataset:
         "results/benchmarks/simulate_dataset/{domain}/{seed}.tsv"
     shell:
         "python -m avici_core generate --domain {wildcards.domain} --seed {params.seed}"
-        " --stream {params.stream} --registry {params.registry} --out {output} > {log} 2>&1"
+        " --stream {params.stream} --registry {params.registry} --vars-factor {params.vars_factor}"
+        " --rows-factor {params.rows_factor} --out {output} > {log} 2>&1"
