@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import subprocess
 import sys
 import textwrap
@@ -372,3 +373,31 @@ def test_a_domain_cannot_be_both_synthetic_and_real(tmp_path):
     path = write_registry(tmp_path, GOOD + "    loader: avici_core.data.sachs:load_sachs\n")
     with pytest.raises(ValueError, match="domain 'ok'"):
         load_registry(path)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    vars_factor=st.floats(min_value=0.05, max_value=1.0),
+    rows_factor=st.floats(min_value=0.05, max_value=1.0),
+)
+def test_scaled_domain_shrinks_sizes_and_keeps_intervention_counts_possible(
+    vars_factor, rows_factor
+):
+    spec = get_domain("linear-d100-ood")  # 100 variables, 50 intervened nodes
+    small = spec.scaled(vars_factor, rows_factor)
+    assert 3 <= small.n_vars <= spec.n_vars and small.n_vars >= spec.n_vars * vars_factor
+    assert 40 <= small.n_obs <= spec.n_obs and small.n_obs >= spec.n_obs * rows_factor
+    assert 1 <= small.tree["interventions"]["targets"] <= small.n_vars
+    assert spec.n_vars == 100 and spec.tree["interventions"]["targets"] == 50  # not mutated
+
+
+def test_scaled_dataset_has_the_scaled_sizes_and_records_the_scale():
+    ds = generate_dataset("rff-d30-ood", 3, vars_factor=0.33, rows_factor=0.2)
+    full = get_domain("rff-d30-ood")
+    assert ds.n_vars == 10 and ds.g.shape == (10, 10)
+    assert len(ds.x_obs) == math.ceil(full.n_obs * 0.2 / 2)  # the first half is used
+    assert ds.meta["scale"] == {"vars": 0.33, "rows": 0.2}
+    assert "scale" not in generate_dataset("rff-d30-ood", 3).meta  # default files unchanged
+    assert get_domain("sachs").scaled(0.33, 0.2) == get_domain("sachs")  # real data as it is
+    with pytest.raises(ValueError, match="positive"):
+        full.scaled(0.0, 1.0)

@@ -41,13 +41,16 @@ def linear_sem(rng: np.random.Generator, g: np.ndarray, n: int) -> np.ndarray:
     return x
 
 
-def write_run(root: Path, rng: np.random.Generator, domain: str, d: int, seed: int) -> list[dict]:
+def write_run(
+    root: Path, rng: np.random.Generator, domain: str, d: int, seed: int, stream: str = "test"
+) -> list[dict]:
+    name = f"{seed}.npz" if stream == "test" else f"{stream}-{seed}.npz"  # as the workflow names
     g = np.triu(rng.random((d, d)) < 0.4, 1).astype(np.int8)  # [d, d]
     x = linear_sem(rng, g, 60)
     ds = Dataset(
         g, x[:40], x[40:50], np.zeros((10, d), np.int8), x[50:], x[50:55], np.zeros((5, d), np.int8)
     )
-    save_dataset(root / "data" / domain / f"{seed}.npz", ds)
+    save_dataset(root / "data" / domain / name, ds)
     rows = []
     for method, setting, has_probs, status in (
         ("avici", "int", True, "ok"),
@@ -65,7 +68,7 @@ def write_run(root: Path, rng: np.random.Generator, domain: str, d: int, seed: i
             status,
             walltime_s=0.1 * d,
         )
-        save_prediction(root / "pred" / domain / setting / method / f"{seed}.npz", pred)
+        save_prediction(root / "pred" / domain / setting / method / name, pred)
         for metric, value in (
             ("f1", rng.uniform()),
             ("auroc", rng.uniform()),
@@ -120,3 +123,15 @@ def test_figures_command_writes_every_figure(tmp_path: Path):
     # pooled counts: every off-diagonal pair of 3 datasets of each size, per setting
     per_setting = curves.groupby("setting")["count"].sum()
     assert (per_setting == 3 * (5 * 4 + 8 * 7)).all()
+
+
+def test_runs_on_the_tuning_stream_are_read_from_their_own_files(tmp_path: Path):
+    rng = np.random.default_rng(1)
+    rows = write_run(tmp_path, rng, "small", 5, 0) + write_run(tmp_path, rng, "small", 5, 1, "tune")
+    runs = pd.DataFrame(rows)[["domain", "setting", "method", "seed"]].drop_duplicates()
+    curves = cli_figures.calibration_table(runs, tmp_path / "pred", tmp_path / "data", 10)
+    assert (curves.groupby("setting")["count"].sum() == 2 * 5 * 4).all()  # both datasets pooled
+    sizes = cli_figures.dataset_sizes(runs, tmp_path / "data")
+    assert sorted(sizes["seed"]) == [0, 1] and (sizes["n_vars"] == 5).all()
+    with pytest.raises(FileNotFoundError, match="seed 7"):
+        cli_figures.run_file(tmp_path / "data" / "small", 7)

@@ -128,6 +128,15 @@ def test_one_avici_job_infers_every_seed_of_its_group(wf: Path):
     assert "method=avici-small-v1, seed=" not in r.stdout  # no per-dataset AVICI job
 
 
+def test_domain_scale_reaches_the_simulator_and_defaults_per_key(wf: Path):
+    cfg = ("--configfile", "fixtures/tiny.yaml", "--config", "domain_scale={'vars': 0.5}")
+    r = snakemake(wf, "-n", "-p", "--cores", "1", *cfg)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("--vars-factor 0.5 --rows-factor 1.0") == 2  # both datasets
+    bad = snakemake(wf, "-n", "--cores", "1", *cfg[:2], "--config", "domain_scale={'vars': 2}")
+    assert bad.returncode != 0 and "domain_scale" in bad.stdout + bad.stderr
+
+
 def test_lists_replace_under_configfile_overlay(wf: Path):
     r = snakemake(wf, "-n", "--cores", "1", "--configfile", "fixtures/tiny.yaml")
     assert r.returncode == 0, r.stdout + r.stderr

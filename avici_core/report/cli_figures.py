@@ -29,7 +29,7 @@ def dataset_sizes(runs: pd.DataFrame, data_root: Path) -> pd.DataFrame:
     """n_vars and n_rows (rows a method sees; equal in both settings) per (domain, seed)."""
     records = []
     for domain, seed in runs[["domain", "seed"]].drop_duplicates().itertuples(index=False):
-        ds = load_dataset(data_root / domain / f"{seed}.npz")
+        ds = load_dataset(run_file(data_root / domain, seed))
         records.append((domain, seed, ds.n_vars, ds.x_obs.shape[0]))
     return pd.DataFrame.from_records(records, columns=["domain", "seed", "n_vars", "n_rows"])
 
@@ -38,21 +38,36 @@ def prediction_path(root: Path, domain: str, setting: str, method: str, seed: in
     return root / domain / setting / method / f"{seed}.npz"
 
 
+def run_file(folder: Path, seed: int) -> Path:
+    """The file of integer ``seed`` in a dataset or prediction folder: ``{seed}.npz`` on the test
+    stream, ``<stream>-{seed}.npz`` on another (the workflow runs a (domain, setting, method,
+    seed) on one stream only, so metric rows carry the integer seed)."""
+    plain = folder / f"{seed}.npz"
+    if plain.exists():
+        return plain
+    other = sorted(folder.glob(f"*-{seed}.npz"))
+    if len(other) != 1:
+        raise FileNotFoundError(f"no file for seed {seed} in {folder} (looked for {plain.name})")
+    return other[0]
+
+
 def calibration_table(
     runs: pd.DataFrame, pred_root: Path, data_root: Path, n_bins: int
 ) -> pd.DataFrame:
     """Reliability bins per (method, setting), pooled over datasets with probabilities."""
     pooled: dict[tuple[str, str], tuple[list, list]] = {}
-    truths: dict[tuple[str, int], np.ndarray] = {}
+    truths: dict[Path, np.ndarray] = {}
     for r in runs.itertuples(index=False):
-        pred = load_prediction(prediction_path(pred_root, r.domain, r.setting, r.method, r.seed))
+        path = run_file(pred_root / r.domain / r.setting / r.method, r.seed)
+        pred = load_prediction(path)
         if pred.status != "ok" or not pred.has_probs:
             continue
-        if (r.domain, r.seed) not in truths:
-            truths[(r.domain, r.seed)] = load_dataset(data_root / r.domain / f"{r.seed}.npz").g
+        data = data_root / r.domain / path.name  # same stream and index as the prediction
+        if data not in truths:
+            truths[data] = load_dataset(data).g
         probs, truth = pooled.setdefault((r.method, r.setting), ([], []))
         probs.append(pred.scores)  # [d, d]
-        truth.append(truths[(r.domain, r.seed)])  # [d, d]
+        truth.append(truths[data])  # [d, d]
     frames = []
     for (method, setting), (probs, truth) in pooled.items():
         # datasets may differ in d: bin each, then pool counts and sums per bin
@@ -80,7 +95,8 @@ def calibration_table(
 
 
 def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: dict) -> list:
-    """Truth and each method's scores on the first dataset of each domain (int setting if run)."""
+    """Truth and each method's scores on the first test-stream dataset of each domain (int setting
+    if run); a method run only on another seed stream (tuning) has no panel."""
     panels = []
     for domain in sorted(runs["domain"].unique()):
         sub = runs[runs["domain"] == domain]
@@ -91,7 +107,10 @@ def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: d
         for method in method_order(list(sub["method"].unique()), spec):
             settings = set(sub.loc[sub["method"] == method, "setting"])
             setting = "int" if "int" in settings else "obs"
-            pred = load_prediction(prediction_path(pred_root, domain, setting, method, seed))
+            path = prediction_path(pred_root, domain, setting, method, seed)
+            if not path.exists():
+                continue
+            pred = load_prediction(path)
             mat = pred.scores if pred.has_probs else pred.graph.astype(float)  # [d, d]
             mat = np.clip(mat, 0, 1) if pred.status == "ok" else None
             panels.append((domain, f"{method_label(method, spec)} ({setting})", mat))
