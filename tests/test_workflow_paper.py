@@ -2,7 +2,8 @@
 
 Expected counts are derived by hand from avici.md §5 (comments below), not from the workflow code.
 Per d=30-style benchmark dataset the baselines give 12 runs: PC, GES, LiNGAM, DAGMA (obs), GIES,
-IGSP (int), Empty and Random (obs + int), the domain's AVICI model (obs + int).
+IGSP (int), Empty and Random (obs + int), the domain's AVICI model (obs + int). Baselines run one
+job per dataset (run_method), AVICI one job per (domain, setting, method) (infer_avici).
 """
 
 from __future__ import annotations
