@@ -209,3 +209,14 @@ def test_table_bolds_best_and_formats(tmp_path):
     assert "$\\pm$" in (tmp_path / "t.tex").read_text()
     with pytest.raises(ValueError, match="not in the inputs"):
         report.write_tables(report.long_frame(paths), ["composition_1"], tmp_path / "u")
+    # a metric only another dataset has is an empty cell, not "nan"
+    other = tmp_path / "e0.json"
+    record = {"dataset": "e", "model": "a", "graph": "true", "seed": 0}
+    other.write_text(json.dumps({**record, "metrics": {"random/acc_digit": 0.9}}))
+    frame = report.long_frame([*paths, other])
+    report.write_tables(frame, ["random/gt_l1", "random/acc_*"], tmp_path / "v")
+    rows = [line for line in (tmp_path / "v.md").read_text().splitlines() if line.startswith("|")]
+    assert "nan" not in "".join(rows) and any("**0.9 ± 0**" in line for line in rows)
+    assert "acc_digit" in rows[0]  # the pattern expanded
+    with pytest.raises(ValueError, match="mae_"):  # a pattern that matches nothing is named
+        report.write_tables(frame, ["random/mae_*"], tmp_path / "w")

@@ -6,6 +6,7 @@ Long form: one row per (dataset, model, graph, seed, metric, value), the common 
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from collections.abc import Sequence
@@ -47,6 +48,19 @@ def long_frame(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def expand_columns(columns: Sequence[str], metrics: Sequence[str]) -> list[str]:
+    """Columns with shell-style patterns expanded against the metric names, in sorted order
+    (``random/acc_*``: every categorical attribute's effectiveness, whatever the dataset); a
+    pattern that matches nothing stays, so that :func:`summary` names it."""
+    out: list[str] = []
+    for col in columns:
+        matches = (
+            sorted(m for m in set(metrics) if fnmatch.fnmatchcase(m, col)) if "*" in col else []
+        )
+        out += [m for m in matches or [col] if m not in out]
+    return out
+
+
 def summary(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """mean, std and n per (dataset, model, graph, metric) for the requested metrics."""
     missing = sorted(set(columns) - set(df.metric))
@@ -82,7 +96,8 @@ def _cells(s: pd.DataFrame, columns: Sequence[str], bold_tpl: str) -> pd.DataFra
             out.setdefault((ds, r["model"], r["graph"]), {})[metric] = (
                 bold_tpl.format(cell) if is_best and np.isfinite(r["mean"]) else cell
             )
-    frame = pd.DataFrame.from_dict(out, orient="index")[list(columns)]
+    # a metric another dataset has (e.g. acc_digit on sprites_scm) is an empty cell
+    frame = pd.DataFrame.from_dict(out, orient="index").reindex(columns=list(columns)).fillna("")
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["dataset", "model", "graph"])
     return frame
 
@@ -91,6 +106,7 @@ def write_tables(df: pd.DataFrame, columns: Sequence[str], prefix: str | os.Path
     """``prefix``.md / .tex / .csv; the csv keeps numeric mean, std and n."""
     prefix = Path(prefix)
     prefix.parent.mkdir(parents=True, exist_ok=True)
+    columns = expand_columns(columns, df.metric.unique())
     s = summary(df, columns)
     n = int(s["n"].max())
     note = f"mean ± std over {n} seed(s); best per dataset in bold"

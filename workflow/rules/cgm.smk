@@ -157,7 +157,7 @@ rule cgm_table:
     log:
         "logs/cgm_table/{part}.log",
     params:
-        columns=lambda wc: " ".join(CGM[wc.part]["columns"]),
+        columns=lambda wc: " ".join(shlex.quote(c) for c in CGM[wc.part]["columns"]),  # a*
     wildcard_constraints:
         part="main|bridge",
     conda:

@@ -1,6 +1,7 @@
 # Workflow-side Python of the image track (kept apart from the rules, as `snakemake --lint` asks).
 
 import json
+import shlex
 
 import yaml
 from snakemake.utils import validate
