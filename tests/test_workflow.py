@@ -129,11 +129,13 @@ def test_one_avici_job_infers_every_seed_of_its_group(wf: Path):
 
 
 def test_domain_scale_reaches_the_simulator_and_defaults_per_key(wf: Path):
-    cfg = ("--configfile", "fixtures/tiny.yaml", "--config", "domain_scale={'vars': 0.5}")
-    r = snakemake(wf, "-n", "-p", "--cores", "1", *cfg)
+    (wf / "fixtures" / "half.yaml").write_text("domain_scale: {vars: 0.5}\n")
+    (wf / "fixtures" / "double.yaml").write_text("domain_scale: {vars: 2}\n")
+    base = ("-n", "-p", "--cores", "1", "--configfile", "fixtures/tiny.yaml")
+    r = snakemake(wf, *base, "fixtures/half.yaml")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.count("--vars-factor 0.5 --rows-factor 1.0") == 2  # both datasets
-    bad = snakemake(wf, "-n", "--cores", "1", *cfg[:2], "--config", "domain_scale={'vars': 2}")
+    bad = snakemake(wf, *base, "fixtures/double.yaml")
     assert bad.returncode != 0 and "domain_scale" in bad.stdout + bad.stderr
 
 
