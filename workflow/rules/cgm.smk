@@ -157,7 +157,8 @@ rule cgm_table:
     log:
         "logs/cgm_table/{part}.log",
     params:
-        columns=lambda wc: " ".join(shlex.quote(c) for c in CGM[wc.part]["columns"]),  # a*
+        # quoted: columns may be patterns (random/acc_*) that the shell must not expand
+        columns=lambda wc: " ".join(shlex.quote(c) for c in CGM[wc.part]["columns"]),
     wildcard_constraints:
         part="main|bridge",
     conda:
