@@ -30,6 +30,7 @@ from avici_core.model.train import (
     batch_size_per_device,
     curriculum,
     edge_metrics,
+    train,
 )
 
 TINY_TRAIN = {
@@ -182,6 +183,20 @@ def test_sigkill_and_resume_matches_uninterrupted_run(tmp_path):
             )
     model = load_model(killed)
     assert model(np.random.default_rng(0).normal(size=(30, 5))).shape == (5, 5)
+
+
+def test_resumption_may_add_a_later_decay_but_not_change_what_was_trained(tmp_path):
+    base = {**TINY_TRAIN, "n_steps": 4, "n_workers": 0, "lr_boundaries": []}
+    out = tmp_path / "run"
+    assert train(TrainConfig.from_dict(base), out)["step"] == 4
+    # a decay at step 5 has not been applied by step 4: extending the run with it is the same
+    # as having trained with it from the start
+    extended = {**base, "n_steps": 6, "lr_boundaries": [5]}
+    assert train(TrainConfig.from_dict(extended), out)["step"] == 6
+    assert ckpt.read_json(out / ckpt.CONFIG_FILE)["train"]["lr_boundaries"] == [5]
+    for changed in ({"lr_boundaries": [3]}, {"lr_boundaries": [5], "lr_decay": 0.5}, {"dim": 8}):
+        with pytest.raises(ValueError, match="different train config"):
+            train(TrainConfig.from_dict({**extended, "n_steps": 8, **changed}), out)
 
 
 def test_data_parallel_over_two_host_devices(tmp_path):

@@ -200,6 +200,18 @@ def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransfo
     return optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(schedule, weight_decay=0.0))
 
 
+def _same_schedule_until(old: dict[str, Any], new: dict[str, Any], step: int) -> bool:
+    """Whether two train configs' learning-rate schedules agree on steps ``0 .. step``.
+
+    Lets a finished run be extended with a later decay: boundaries past the checkpoint's step
+    have not been applied yet, so moving or adding them changes nothing already trained.
+    """
+    if old.get("lr_decay") != new.get("lr_decay"):
+        return False
+    applied = lambda cfg: sorted(b for b in cfg.get("lr_boundaries", ()) if b <= step)
+    return applied(old) == applied(new)
+
+
 class TrainState(NamedTuple):
     step: jax.Array  # []
     params: Params
@@ -313,7 +325,8 @@ class Trainer:
             jnp.zeros((), jnp.int32), params, self.optimizer.init(params), ave, init_dual()
         )
 
-    def _write_config(self) -> None:
+    def _write_config(self, resumed_step: int) -> None:
+        """Record the train config; a resumption may change only what it has not yet used."""
         record = {
             "model": self.config.model_config().to_dict(),
             "train": self.config.to_dict(),
@@ -328,6 +341,10 @@ class Trainer:
                 for k in record["train"]
                 if k not in free and old["train"].get(k) != record["train"][k]
             }
+            if mismatch >= {"lr_boundaries"} and _same_schedule_until(
+                old["train"], record["train"], resumed_step
+            ):
+                mismatch -= {"lr_boundaries"}
             if mismatch:
                 raise ValueError(
                     f"{self.out} holds a run with a different train config ({sorted(mismatch)}); "
@@ -412,7 +429,7 @@ class Trainer:
         cfg = self.config
         total = cfg.n_steps if n_steps is None else n_steps
         self.out.mkdir(parents=True, exist_ok=True)
-        self._write_config()
+        self._write_config(max(ckpt.checkpoint_steps(self.out), default=0))
         state, meta = self.restore()
         sampler = meta.get("sampler", {})
         state = jax.device_put(state, self.replicated)
