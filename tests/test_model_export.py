@@ -9,7 +9,7 @@ import pytest
 
 from avici_core.model import checkpoint as ckpt
 from avici_core.model import load_model
-from avici_core.model.export import export_model, pick_params
+from avici_core.model.export import export_model, learning_curve, pick_params
 from avici_core.model.train import TrainConfig, train
 from tests.test_model_train import TINY_TRAIN
 
@@ -25,6 +25,19 @@ def test_pick_params_takes_the_higher_validation_auprc():
     val = {"step": 9, "val/d5/params/auprc": 0.4, "val/d5/ave/auprc": 0.5}
     assert pick_params(val) == "ave_params"
     assert pick_params({**val, "val/d5/ave/auprc": 0.3}) == "params"
+
+
+def test_learning_curve_lists_every_validation_in_order():
+    records = [
+        {"step": 1000, "val/d20/params/auroc": 0.7, "val/d20/params/auprc": 0.2,
+         "val/d20/ave/auroc": 0.6, "val/d20/ave/auprc": 0.1},
+        {"step": 2000, "val/d5/params/auroc": 0.9, "val/d20/params/auroc": 0.8},
+    ]  # fmt: skip
+    assert learning_curve(records).splitlines() == [
+        "| 1,000 | 20 | 0.700 | 0.200 | 0.600 | 0.100 |",
+        "| 2,000 | 5 | 0.900 | nan | nan | nan |",
+        "| 2,000 | 20 | 0.800 | nan | nan | nan |",
+    ]
 
 
 def test_export_keeps_one_parameter_set_that_loads_and_predicts_the_same(finished_run, tmp_path):
@@ -47,6 +60,8 @@ def test_export_keeps_one_parameter_set_that_loads_and_predicts_the_same(finishe
     assert "# tiny-v0" in card and "a test" in card and "cmd" in card
     assert ckpt.read_json(finished_run / "final.json")["hardware"] in card  # the run's, not ours
     assert f"{TINY_TRAIN['n_steps']:,} steps" in card and "lin-gauss" in card
+    evals = range(TINY_TRAIN["eval_every"], TINY_TRAIN["n_steps"] + 1, TINY_TRAIN["eval_every"])
+    assert all(f"| {step} | 5 | " in card for step in evals)  # the curve, every validation
     assert (
         json.loads((out / "config.json").read_text())["train"]["n_steps"] == TINY_TRAIN["n_steps"]
     )

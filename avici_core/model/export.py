@@ -28,17 +28,31 @@ log = logging.getLogger(__name__)
 CARD_FILE = "README.md"
 
 
-def last_validation(run_dir: Path) -> dict[str, float]:
-    """The last ``val/...`` record of ``metrics.jsonl`` (with its step)."""
-    last: dict[str, float] = {}
+def validation_records(run_dir: Path) -> list[dict[str, float]]:
+    """Every ``val/...`` record of ``metrics.jsonl`` (with its step), in training order."""
     with open(run_dir / "metrics.jsonl") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if any(k.startswith("val/") for k in record):
-                last = record
-    if not last:
+        records = [json.loads(line) for line in lines]
+    found = [r for r in records if any(k.startswith("val/") for k in r)]
+    if not found:
         raise ValueError(f"{run_dir}/metrics.jsonl has no validation record; train longer")
-    return last
+    return found
+
+
+def learning_curve(records: list[dict[str, float]]) -> str:
+    """Markdown rows ``| step | d | AUROC | AUPRC |`` (both parameter sets) over training."""
+    rows = []
+    for record in records:
+        sizes = sorted(
+            {k.split("/")[1] for k in record if k.startswith("val/")}, key=lambda s: int(s[1:])
+        )
+        for d in sizes:
+            cells = [
+                f"{record.get(f'val/{d}/{name}/{metric}', float('nan')):.3f}"
+                for name in ("params", "ave")
+                for metric in ("auroc", "auprc")
+            ]
+            rows.append(f"| {int(record['step']):,} | {d[1:]} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
 
 
 def pick_params(validation: dict[str, float]) -> str:
@@ -64,6 +78,7 @@ def model_card(
     n_params: int,
     chosen: str,
     validation: dict[str, float],
+    curve: str,
     walltime_s: float | None,
     hardware_line: str,
     command: str,
@@ -109,6 +124,12 @@ width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, fe
 |---|---|---|---|
 {val_rows}
 
+Over training (the same validation sets):
+
+| step | d | AUROC (params) | AUPRC (params) | AUROC (ave) | AUPRC (ave) |
+|---|---|---|---|---|---|
+{curve}
+
 ## Reproduce
 ```
 {command}
@@ -131,7 +152,8 @@ def export_model(
     record = ckpt.read_json(run_dir / ckpt.CONFIG_FILE)
     final = ckpt.read_json(run_dir / "final.json")
     trees, meta = ckpt.load_checkpoint(run_dir)
-    validation = last_validation(run_dir)
+    records = validation_records(run_dir)
+    validation = records[-1]
     chosen = pick_params(validation)
     params = trees[chosen]
     n_params = sum(int(v.size) for v in params.values())
@@ -150,6 +172,7 @@ def export_model(
         n_params=n_params,
         chosen=chosen,
         validation=validation,
+        curve=learning_curve(records),
         walltime_s=final.get("walltime_s"),
         hardware_line=final.get("hardware")
         or f"not recorded by the run; exported on {hardware(jax_devices=[])}",
