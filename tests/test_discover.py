@@ -43,13 +43,35 @@ def test_discover_writes_probabilities_graph_and_figures(tmp_path, tiny_model_di
     assert (out / "graph.png").stat().st_size > 0 and (out / "heatmap.png").stat().st_size > 0
 
 
+def run_discover(tmp_path, model_dir, table, *extra):
+    return main(
+        [
+            "discover",
+            str(table),
+            "--model",
+            str(model_dir),
+            "--out",
+            str(tmp_path / "o"),
+            *map(str, extra),
+        ]
+    )
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
-        (lambda df: df.assign(gene_1=["a"] * len(df)), "not numeric"),
-        (lambda df: df.assign(gene_2=df.gene_2.where(df.index != 3)), "missing value"),
-        (lambda df: df.head(5), "need at least 10"),
-        (lambda df: df[["gene_0"]], "at least 2 variables"),
+        (
+            lambda df: df.assign(gene_1=["a"] * len(df)),
+            "row 1, column 'gene_1': 'a' is not a number",
+        ),
+        (
+            lambda df: df.assign(gene_2=df.gene_2.where(df.index != 3)),
+            "row 4, column 'gene_2': 1 NaN",
+        ),
+        (lambda df: df.head(5), "5 row(s); at least 10 samples are needed"),
+        (lambda df: df[["gene_0"]], "1 variable(s); causal discovery needs at least 2"),
+        (lambda df: df.assign(gene_3=7.0), "constant column(s) ['gene_3']"),
+        (lambda df: df.head(0), "a header but no data rows"),
     ],
 )
 def test_discover_refuses_bad_tables_with_a_clear_message(
@@ -58,18 +80,57 @@ def test_discover_refuses_bad_tables_with_a_clear_message(
     write_table(tmp_path)
     edit(pd.read_csv(tmp_path / "table.csv")).to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(SystemExit) as exit_info:
-        main(
-            [
-                "discover",
-                str(tmp_path / "bad.csv"),
-                "--model",
-                str(tiny_model_dir),
-                "--out",
-                str(tmp_path / "o"),
-            ]
-        )
+        run_discover(tmp_path, tiny_model_dir, tmp_path / "bad.csv")
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "bad.csv" in err
+
+
+def test_discover_refuses_an_empty_file_and_a_mask_of_the_wrong_width(
+    tmp_path, tiny_model_dir, capsys
+):
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(SystemExit):
+        run_discover(tmp_path, tiny_model_dir, tmp_path / "empty.csv")
+    assert "empty.csv: the file is empty" in capsys.readouterr().err
+    write_table(tmp_path)
+    pd.read_csv(tmp_path / "mask.csv").iloc[:, :3].to_csv(tmp_path / "narrow.csv", index=False)
+    with pytest.raises(SystemExit):
+        run_discover(
+            tmp_path,
+            tiny_model_dir,
+            tmp_path / "table.csv",
+            "--interventions",
+            tmp_path / "narrow.csv",
+        )
+    assert "narrow.csv: the mask must have the data's header" in capsys.readouterr().err
+
+
+def test_discover_reads_headerless_and_semicolon_tables(tmp_path, tiny_model_dir, caplog):
+    write_table(tmp_path)
+    df = pd.read_csv(tmp_path / "table.csv")
+    df.to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    assert run_discover(tmp_path, tiny_model_dir, tmp_path / "semi.csv") == 0
+    semi = pd.read_csv(tmp_path / "o" / "edge_probabilities.csv", index_col=0)
+    assert list(semi.columns) == list(df.columns)
+    df.to_csv(tmp_path / "bare.csv", index=False, header=False)
+    assert run_discover(tmp_path, tiny_model_dir, tmp_path / "bare.csv") == 0
+    bare = pd.read_csv(tmp_path / "o" / "edge_probabilities.csv", index_col=0)
+    assert list(bare.columns) == ["X1", "X2", "X3", "X4"]
+    assert "read as data" in caplog.text
+    np.testing.assert_allclose(bare.to_numpy(), semi.to_numpy(), atol=1e-6)
+
+
+def test_discover_top_k_and_max_rows(tmp_path, tiny_model_dir):
+    write_table(tmp_path)
+    assert run_discover(tmp_path, tiny_model_dir, tmp_path / "table.csv", "--top-k", "3") == 0
+    probs = pd.read_csv(tmp_path / "o" / "edge_probabilities.csv", index_col=0).to_numpy()
+    graph = pd.read_csv(tmp_path / "o" / "graph.csv", index_col=0).to_numpy()
+    assert (
+        graph.sum() == 3
+        and probs[graph == 1].min() >= probs[(graph == 0) & ~np.eye(4, dtype=bool)].max()
+    )
+    assert run_discover(tmp_path, tiny_model_dir, tmp_path / "table.csv", "--max-rows", "50") == 0
 
 
 def test_discover_names_a_missing_model(tmp_path, capsys):

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import haiku as hk
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from avici_core.model import AviciModel, ModelConfig, load_model
 from avici_core.model.api import check_model_input
@@ -240,15 +244,20 @@ def test_api_shapes_threshold_and_caching():
     assert graph.dtype == np.int8 and np.array_equal(graph, (probs > 0.5).astype(np.int8))
 
 
+RANDOM = np.random.default_rng(0).normal(size=(10, 3))
+
+
 @pytest.mark.parametrize(
     ("x", "interv", "message"),
     [
         (np.zeros(5), None, "must be"),
         (np.zeros((2, 2, 3, 4)), None, "must be"),
         (np.ones((10, 1)), None, "at least 2"),
-        (np.full((10, 3), np.nan), None, "NaN"),
-        (np.ones((10, 3)), np.ones((10, 2)), "interv has shape"),
-        (np.ones((10, 3)), np.full((10, 3), 2), "only 0 and 1"),
+        (np.full((10, 3), np.nan), None, r"row 1, column 1: 30 NaN"),
+        (RANDOM, np.ones((10, 2)), r"intervention mask has shape \(10, 2\)"),
+        (RANDOM, np.full((10, 3), 2), "only 0"),
+        (RANDOM[:5], None, "at least 10 samples"),
+        (np.c_[RANDOM, np.ones(10)], None, r"constant column\(s\) \[4\]"),
     ],
 )
 def test_bad_input_is_refused_before_compiling(x, interv, message):
@@ -334,3 +343,34 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
     assert out.returncode == 0, out.stderr[-2000:]
     peak_gib = float(out.stdout.strip().splitlines()[-1])
     assert peak_gib < 8.0, f"peak RSS {peak_gib:.2f} GiB"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    offsets=st.lists(st.floats(-1e6, 1e6), min_size=4, max_size=4),
+    log_scales=st.lists(st.floats(-30.0, 30.0), min_size=4, max_size=4),
+)
+def test_output_is_invariant_to_the_units_of_each_column(offsets, log_scales):
+    """Standardizing in float64 before the cast: shift and scale of any column change nothing."""
+    model = _shift_scale_model()
+    x = np.random.default_rng(3).normal(size=(40, 4))
+    scales = 10.0 ** np.array(log_scales)
+    moved = x * scales + np.array(offsets) * scales  # offsets relative to each column's scale
+    np.testing.assert_allclose(model(moved), model(x), atol=1e-3)
+
+
+def test_finite_input_never_gives_nan():
+    model = _shift_scale_model()
+    x = np.random.default_rng(4).normal(size=(40, 4))
+    for huge in (1e38, 1e300, 1.7e308):
+        extreme = x / np.abs(x).max() * huge
+        assert np.isfinite(model(extreme)).all()
+    tiny = x * 5e-324 * 1e10  # subnormal magnitudes
+    assert np.isfinite(model(tiny)).all()
+
+
+@functools.lru_cache(maxsize=1)
+def _shift_scale_model():
+    config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
+    params = make_network(config).init(jax.random.key(1), np.zeros((1, 8, 4, 2)), False, False)
+    return AviciModel(params, config)

@@ -61,6 +61,7 @@ def bootstrap_implementation(inner: Implementation) -> Implementation:
         name=f"bootstrap-{inner.name}",
         fn=functools.partial(bootstrap_fn, inner_name=inner.name),
         interventional=inner.interventional,
+        needs_interventions=inner.needs_interventions,
         standardize=inner.standardize,
         context=tuple(dict.fromkeys((*inner.context, "truth"))),
         output_kind="probs",

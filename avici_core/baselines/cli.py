@@ -9,7 +9,6 @@ compiled once for the batch.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import logging
 from pathlib import Path
@@ -17,13 +16,14 @@ from pathlib import Path
 from avici_core.baselines.prediction import failed_prediction, save_prediction
 from avici_core.baselines.registry import DEFAULT_PATH, MethodSpec, get_method, load_methods
 from avici_core.baselines.runner import Task, check_task, run_many
+from avici_core.cli import command_parser
 from avici_core.data.dataset import Dataset, load_dataset, select_setting
 
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core run-method", description=__doc__)
+    parser = command_parser("run-method", __doc__)
     parser.add_argument("--method", required=True, help="method id in the registry")
     parser.add_argument("--data", required=True, type=Path, nargs="+", help="dataset .npz file(s)")
     parser.add_argument("--setting", required=True, choices=("obs", "int"))
@@ -60,8 +60,15 @@ def main(argv: list[str]) -> int:
         )
     threads = args.threads if args.threads is not None else spec.resources.threads
     datasets = [load_dataset(path) for path in args.data]
-    tasks = [task_of(ds, args.setting, seed) for ds, seed in zip(datasets, args.seed)]
-    refused = {k: refusal(spec, task) for k, task in enumerate(tasks)}
+    tasks, refused = [], {}
+    for k, (ds, path, seed) in enumerate(zip(datasets, args.data, args.seed)):
+        try:
+            tasks.append(task_of(ds, args.setting, seed, source=str(path)))
+        except ValueError as err:  # e.g. a mask that does not fit the data
+            tasks.append(None)
+            refused[k] = str(err)
+            continue
+        refused[k] = refusal(spec, tasks[k])
     accepted = [k for k, reason in refused.items() if reason is None]
     ran = run_many(
         spec.implementation,
@@ -100,10 +107,10 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def task_of(ds: Dataset, setting: str, seed: int) -> Task:
+def task_of(ds: Dataset, setting: str, seed: int, *, source: str = "data") -> Task:
     """The rows a method sees in ``setting``, with what the runner needs to know about them."""
-    x, mask = select_setting(ds, setting)  # [n, d], [n, d]
-    return Task(x, mask, seed, is_count_data=ds.is_count_data, truth=ds.g)
+    x, mask = select_setting(ds, setting, source=source)  # [n, d], [n, d]
+    return Task(x, mask, seed, is_count_data=ds.is_count_data, truth=ds.g, source=source)
 
 
 def refusal(spec: MethodSpec, task: Task) -> str | None:

@@ -46,6 +46,7 @@ class Implementation:
     name: str
     fn: Callable[..., MethodOutput]
     interventional: bool = False  # reads the mask (otherwise it sees pooled rows)
+    needs_interventions: bool = False  # refuses data without intervened values
     standardize: bool = True  # False: gets raw values (var-sort, AVICI standardizes itself)
     context: tuple[str, ...] = ()  # subset of CONTEXT_KEYS
     output_kind: str = "dag"  # kind of the hard graph it returns (bootstrap orients "cpdag")
@@ -59,6 +60,7 @@ def register(
     name: str,
     *,
     interventional: bool = False,
+    needs_interventions: bool = False,
     standardize: bool = True,
     context: tuple[str, ...] = (),
     output_kind: str = "dag",
@@ -73,7 +75,14 @@ def register(
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"implementation {name!r} is registered twice")
         _REGISTRY[name] = Implementation(
-            name, fn, interventional, standardize, tuple(context), output_kind, tuple(preload)
+            name,
+            fn,
+            interventional,
+            needs_interventions,
+            standardize,
+            tuple(context),
+            output_kind,
+            tuple(preload),
         )
         return fn
 

@@ -4,6 +4,10 @@ The method runs in a fresh ``spawn`` process: a crash, an exception or a hang be
 ``failed``/``timeout`` prediction and the caller goes on. Thread-count variables are set before
 the child starts, so numpy/BLAS, XLA and friends pick them up at import. ``run_many`` serves
 several datasets from one child (one import, one model load), each with its own timeout.
+
+The datasets reach the child through a temporary file, not the process start-up pipe: a child
+that dies or hangs before reading its task then cannot block the parent, and the timeout covers
+the whole exchange from the child's start to its last answer.
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import importlib
 import logging
 import multiprocessing as mp
 import os
+import pickle
 import random
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -24,8 +30,8 @@ import numpy as np
 
 from avici_core.baselines.implementations import Implementation, get_implementation
 from avici_core.baselines.prediction import Prediction, failed_prediction, from_output
-from avici_core.baselines.preprocess import standardize
 from avici_core.data.dataset import check_observations
+from avici_core.data.standardize import standardize
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +74,16 @@ def _patched_environ(env: Mapping[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _child(
-    conn: Connection,
-    impl: Implementation,
-    items: list[tuple[np.ndarray, np.ndarray, dict[str, Any], int]],
-    threads: int,
-) -> None:
-    """Child entry point: for each (x, mask, kwargs, seed) seed every global RNG the packages use,
-    call, send the outcome. One child serves a whole batch, so imports and caches are paid once."""
+def _child(conn: Connection, impl: Implementation, items_path: str, threads: int) -> None:
+    """Child entry point: for each (x, mask, kwargs, seed) in the file at ``items_path`` seed every
+    global RNG the packages use, call, send the outcome. One child serves a whole batch, so
+    imports and caches are paid once."""
     from threadpoolctl import threadpool_limits
 
     logger = logging.getLogger(__name__)
     try:
+        with open(items_path, "rb") as f:
+            items = pickle.load(f)  # our own file, written by the parent a moment ago
         try:
             for module in impl.preload:  # package import time is not the method's run time
                 importlib.import_module(module)
@@ -129,6 +133,7 @@ class Task:
     seed: int
     is_count_data: bool = False
     truth: np.ndarray | None = None
+    source: str = "data"  # where the data came from (a file name), for refusal messages
 
 
 def run(
@@ -208,7 +213,12 @@ def _prepare(
     """Validate one task and turn it into the child's (x, mask, kwargs, seed), its d and its meta."""
     x = np.asarray(task.data)
     mask = np.zeros(x.shape, np.int8) if task.interv_mask is None else np.asarray(task.interv_mask)
-    check_observations(x, mask)
+    check_observations(x, mask, source=task.source)
+    if impl.needs_interventions and not mask.any():
+        raise ValueError(
+            f"{task.source}: no interventional rows (the mask is all 0); {impl.name} needs "
+            "interventional data: run it in the int setting or give a mask with intervened values"
+        )
     x_in = (
         standardize(x, is_count_data=task.is_count_data)
         if impl.standardize
@@ -236,15 +246,16 @@ def _serve(
     least one prediction, so the caller always makes progress)."""
     ctx = mp.get_context("spawn")
     receiver, sender = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_child, args=(sender, impl, [item for item, _, _ in batch], threads), daemon=True
-    )
-    start = time.perf_counter()
-    with _patched_environ(env):
-        proc.start()
-    sender.close()
+    fd, items_path = tempfile.mkstemp(prefix="avici-core-task-", suffix=".pkl")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump([item for item, _, _ in batch], f, protocol=pickle.HIGHEST_PROTOCOL)
+    proc = ctx.Process(target=_child, args=(sender, impl, items_path, threads), daemon=True)
     predictions: list[Prediction] = []
+    start = time.perf_counter()
     try:
+        with _patched_environ(env):
+            proc.start()
+        sender.close()
         for _, d, meta in batch:
             prediction, serving = _collect(proc, receiver, start, timeout_s, d, meta)
             predictions.append(prediction)
@@ -257,7 +268,9 @@ def _serve(
         receiver.close()
         if proc.is_alive():
             proc.kill()
-        proc.join()
+        if proc.pid is not None:
+            proc.join()
+        os.unlink(items_path)
     return predictions
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from avici_core.cgm import bridge, ckpt, evaluate, mechanisms, oracle, report, vae
 from avici_core.cgm import data as cgm_data
 from avici_core.cgm.scm import domain_rng
+from avici_core.cli import command_parser
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def cmd_bridge_figure(a: argparse.Namespace) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m avici_core cgm", description=__doc__)
+    p = command_parser("cgm", __doc__)
     sub = p.add_subparsers(dest="step", required=True)
     s = sub.add_parser("data", help="generate one dataset")
     s.add_argument("--dataset", required=True)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
+from avici_core.cli import command_parser
 from avici_core.data.dataset import save_dataset
 from avici_core.data.simulate import generate_dataset
 from avici_core.types import STREAMS
@@ -13,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core generate", description=__doc__)
+    parser = command_parser("generate", __doc__)
     parser.add_argument("--domain", required=True, help="domain id from the registry")
     parser.add_argument("--seed", required=True, type=int, help="dataset index (>= 0)")
     parser.add_argument("--stream", default="test", choices=sorted(STREAMS), help="seed stream")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
+from avici_core.cli import command_parser
 from avici_core.data.registry import load_registry
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core domains", description=__doc__)
+    parser = command_parser("domains", __doc__)
     parser.add_argument(
         "--registry", default=None, help="registry file (default config/domains.yaml)"
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,9 @@ def load_dataset(path: str | os.PathLike) -> Dataset:
         )
 
 
-def select_setting(ds: Dataset, setting: str) -> tuple[np.ndarray, np.ndarray]:
+def select_setting(
+    ds: Dataset, setting: str, *, source: str = "data"
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows a method sees, with an equal sample budget in both settings (the paper's rule).
 
     ``obs``: all observational rows, mask zero. ``int``: the first ``n_obs - n_int`` observational
@@ -89,7 +92,14 @@ def select_setting(ds: Dataset, setting: str) -> tuple[np.ndarray, np.ndarray]:
     if setting == "int":
         n_int = ds.x_int.shape[0]
         if n_int == 0:
-            raise ValueError("setting 'int' needs interventional rows, but this dataset has none")
+            raise _refuse(source, "no interventional rows", "use setting 'obs' for this dataset")
+        if ds.x_int.shape[1:] != (d,) or ds.mask_int.shape != ds.x_int.shape:
+            raise _refuse(
+                source,
+                f"interventional rows {ds.x_int.shape} and their mask {ds.mask_int.shape} do "
+                f"not fit {d} variables",
+                "write x_int and mask_int with one column per variable",
+            )
         keep = max(n_obs - n_int, 0)
         x = np.concatenate([ds.x_obs[:keep], ds.x_int], axis=0)
         mask = np.concatenate([np.zeros((keep, d), np.int8), ds.mask_int.astype(np.int8)], axis=0)
@@ -97,45 +107,94 @@ def select_setting(ds: Dataset, setting: str) -> tuple[np.ndarray, np.ndarray]:
     raise ValueError(f"unknown setting {setting!r}; use 'obs' or 'int'")
 
 
+MIN_ROWS = 10  # fewer rows carry too little information for any method to be judged on
+
+
+def _refuse(
+    source: str,
+    problem: str,
+    fix: str,
+    *,
+    row: int | None = None,
+    column: int | None = None,
+    names: Sequence[str] | None = None,
+) -> ValueError:
+    """The one message format of refused input: where (source, 1-based row, column), what, fix."""
+    where = source
+    if row is not None:
+        where += f", row {row + 1}"
+    if column is not None:
+        where += f", column {names[column]!r}" if names is not None else f", column {column + 1}"
+    return ValueError(f"{where}: {problem}; {fix}")
+
+
 def check_observations(
     x: np.ndarray,
     mask: np.ndarray | None = None,
     *,
-    min_rows: int = 2,
+    source: str = "data",
+    names: Sequence[str] | None = None,
+    min_rows: int = MIN_ROWS,
     min_vars: int = 2,
-    reject_constant: bool = True,
 ) -> None:
-    """Refuse data no method can use, with a message that says what to fix.
+    """Refuse data no method can use, with a message that says where and what to fix.
 
-    Checks rank ``[n, d]``, at least ``min_rows`` rows and ``min_vars`` variables, finite values,
-    no constant column (unless ``reject_constant=False``: AVICI's standardizer maps a zero
-    standard deviation to 1), and a 0/1 mask of the same shape.
+    The same checks hold for the library, ``infer``, ``run-method`` and ``discover``: rank
+    ``[n, d]``, at least ``min_vars`` variables and ``min_rows`` rows, numeric and finite values,
+    no constant column (it carries no information, and a z-scored constant is an artefact), and
+    a 0/1 mask of the same shape. ``source`` (e.g. a file name) and ``names`` (column names)
+    locate the problem; rows and columns are counted from 1.
     """
     x = np.asarray(x)
     if x.ndim != 2:
-        raise ValueError(f"data must be a 2-D array [n_rows, n_vars], got shape {x.shape}")
+        raise _refuse(
+            source,
+            f"expected a 2-D table [rows, variables], got shape {x.shape}",
+            "pass one dataset at a time",
+        )
     n, d = x.shape
     if d < min_vars:
-        raise ValueError(f"data has {d} variable(s); causal discovery needs at least {min_vars}")
+        raise _refuse(source, f"{d} variable(s)", f"causal discovery needs at least {min_vars}")
     if n < min_rows:
-        raise ValueError(f"data has {n} row(s); at least {min_rows} are needed")
-    if not np.issubdtype(x.dtype, np.number):
-        raise ValueError(f"data must be numeric, got dtype {x.dtype}")
+        raise _refuse(source, f"{n} row(s)", f"at least {min_rows} samples are needed")
+    if not (np.issubdtype(x.dtype, np.number) or x.dtype == bool):
+        raise _refuse(source, f"values of type {x.dtype}", "encode every column as numbers")
     bad = ~np.isfinite(x)
     if bad.any():
         rows, cols = np.nonzero(bad)
-        raise ValueError(
-            f"data has {bad.sum()} NaN/inf value(s), first at row {rows[0]}, column {cols[0]}; "
-            "drop or impute them first"
+        raise _refuse(
+            source,
+            f"{int(bad.sum())} NaN/inf value(s), this one {x[rows[0], cols[0]]}",
+            "drop or impute them first",
+            row=int(rows[0]),
+            column=int(cols[0]),
+            names=names,
         )
-    constant = np.flatnonzero(np.ptp(x, axis=0) == 0)
-    if reject_constant and constant.size:
-        raise ValueError(
-            f"column(s) {constant.tolist()} are constant; remove them (they carry no information)"
+    constant = np.flatnonzero((x == x[:1]).all(axis=0))
+    if constant.size:
+        labels = [names[c] if names is not None else int(c) + 1 for c in constant]
+        raise _refuse(
+            source,
+            f"constant column(s) {labels}",
+            "remove them (a constant carries no information about causes or effects)",
         )
     if mask is not None:
         mask = np.asarray(mask)
         if mask.shape != x.shape:
-            raise ValueError(f"intervention mask has shape {mask.shape}, data has {x.shape}")
-        if not np.isin(mask, (0, 1)).all():
-            raise ValueError("intervention mask must contain only 0 and 1")
+            raise _refuse(
+                source,
+                f"intervention mask has shape {mask.shape} ({mask.shape[-1] if mask.ndim else 0} "
+                f"column(s)), the data {x.shape}",
+                "give the mask one 0/1 entry per data value",
+            )
+        off = ~np.isin(mask, (0, 1))
+        if off.any():
+            rows, cols = np.nonzero(off)
+            raise _refuse(
+                source,
+                f"intervention mask value {mask[rows[0], cols[0]]!r}",
+                "the mask may contain only 0 (observed) and 1 (intervened on)",
+                row=int(rows[0]),
+                column=int(cols[0]),
+                names=names,
+            )

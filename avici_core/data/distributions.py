@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from typing import Any
+
 import numpy as np
 
 
@@ -110,3 +112,10 @@ class Constant:
 
     def __call__(self, rng: np.random.Generator, shape) -> np.ndarray:
         return np.full(shape, float(self.value))
+
+
+def as_distribution(value: Any) -> Any:
+    """A plain number where a distribution is expected means that constant (``bias: 0.0``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Constant(float(value))
+    return value

@@ -113,11 +113,27 @@ def build(node: Any) -> Any:
         if "class" not in node:
             return kwargs
         cls = resolve_class(node["class"])
+        kwargs = {
+            k: distributions.as_distribution(v) if _takes_distribution(cls, k) else v
+            for k, v in kwargs.items()
+        }
         try:
             return cls(**kwargs)
         except TypeError as err:
             raise ValueError(f"{node['class']}: {err}") from None
     return node
+
+
+@functools.cache
+def _takes_distribution(cls: Any, name: str) -> bool:
+    """Whether argument ``name`` of ``cls`` is a distribution (annotated so, or one by default)."""
+    try:
+        param = inspect.signature(cls).parameters.get(name)
+    except (TypeError, ValueError):
+        return False
+    if param is None:
+        return False
+    return "Distribution" in str(param.annotation) or callable(param.default)
 
 
 def n_targets(targets: float, n_vars: int) -> int:

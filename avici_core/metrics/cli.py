@@ -9,7 +9,6 @@ loses the other seeds' rows or stops the workflow.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import zlib
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from avici_core.baselines.prediction import load_prediction
+from avici_core.cli import command_parser
 from avici_core.data.dataset import load_dataset
 from avici_core.metrics.score import METRICS, ROW_COLUMNS, metric_rows, score_prediction
 
@@ -54,7 +54,7 @@ def score_file(
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core score", description=__doc__)
+    parser = command_parser("score", __doc__)
     parser.add_argument("--prediction", required=True, type=Path, nargs="+")
     parser.add_argument("--data", required=True, type=Path, nargs="+", help="one per prediction")
     parser.add_argument("--domain", required=True)

@@ -56,3 +56,31 @@ def ece(truth: np.ndarray, probs: np.ndarray, n_bins: int = N_BINS) -> float:
 def brier(truth: np.ndarray, probs: np.ndarray) -> float:
     y, p = _flat(truth, probs)
     return float(np.mean((p - y) ** 2))
+
+
+def row_column_share(logits: np.ndarray) -> float:
+    """Share of the off-diagonal variance of ``logits [d, d]`` explained by ``mu + r_i + c_j``.
+
+    A model that only ranks variables as causes (row effect ``r_i``) or effects (column effect
+    ``c_j``) scores near 1; one that resolves individual edges scores lower. The additive fit is
+    least squares over the off-diagonal entries (the diagonal is never an edge), so the design
+    is unbalanced and solved with ``lstsq`` rather than with row and column means. ``nan`` when
+    the logits are constant (no variance to explain) or ``d < 3`` (the fit is exact).
+    """
+    z = np.asarray(logits, np.float64)
+    d = z.shape[-1]
+    if z.shape != (d, d):
+        raise ValueError(f"row_column_share: logits must be [d, d], got {z.shape}")
+    if d < 3:
+        return float("nan")
+    rows, cols = np.nonzero(~np.eye(d, dtype=bool))
+    y = z[rows, cols]
+    total = float(((y - y.mean()) ** 2).sum())
+    if not total > 0:
+        return float("nan")
+    design = np.zeros((y.size, 2 * d))
+    design[np.arange(y.size), rows] = 1.0
+    design[np.arange(y.size), d + cols] = 1.0
+    coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+    resid = float(((y - design @ coef) ** 2).sum())
+    return 1.0 - resid / total

@@ -13,6 +13,8 @@ Files are written atomically (temp file + rename); only the newest ``keep`` chec
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -26,6 +28,7 @@ import numpy as np
 from avici_core.io import write_npz
 
 CONFIG_FILE = "config.json"
+LOCK_FILE = ".lock"
 _CHECKPOINT_RE = re.compile(r"^checkpoint_(\d{7,})\.json$")
 
 
@@ -154,3 +157,30 @@ def load_checkpoint(
             name, _, rest = key.partition("/")
             trees.setdefault(name, {})[rest] = f[key]
     return trees, meta
+
+
+@contextlib.contextmanager
+def run_lock(out: str | os.PathLike):
+    """Hold an exclusive lock on run folder ``out``; a second holder is refused, not queued.
+
+    ``flock`` is released by the kernel when the holder dies, so a killed trainer never leaves
+    a stale lock behind (unlike a marker file).
+    """
+    path = Path(out) / LOCK_FILE
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise RuntimeError(
+                f"{out} is in use by {holder}; wait for it to finish or train into another --out"
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()} on {os.uname().nodename}")
+        f.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -8,13 +8,13 @@ compiling and running (as the paper timed AVICI); ``meta`` splits it into ``load
 
 from __future__ import annotations
 
-import argparse
 import logging
 import time
 
 import numpy as np
 
 from avici_core.baselines.prediction import Prediction, failed_prediction, save_prediction
+from avici_core.cli import command_parser
 from avici_core.data.dataset import load_dataset, select_setting
 from avici_core.model.api import load_model
 
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core infer", description=__doc__)
+    parser = command_parser("infer", __doc__)
     parser.add_argument("--model", required=True, help="model directory or name under models/")
     parser.add_argument("--data", required=True, help="dataset .npz")
     parser.add_argument("--out", required=True, help="prediction .npz")
@@ -30,21 +30,18 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     ds = load_dataset(args.data)
-    x, mask = select_setting(ds, args.setting)
-    meta = {
-        "method": "avici",
-        "model": str(args.model),
-        "setting": args.setting,
-        "n_rows": int(x.shape[0]),
-    }
+    meta = {"method": "avici", "model": str(args.model), "setting": args.setting}
     start = time.perf_counter()
     model = load_model(args.model)
     loaded = time.perf_counter()
     try:
-        probs = model(x, interv=mask)
-    except ValueError as err:
+        x, mask = select_setting(ds, args.setting, source=str(args.data))
+        meta["n_rows"] = int(x.shape[0])
+        probs = model(x, interv=mask, source=str(args.data))
+    except ValueError as err:  # refused data is a failed prediction, never a missing file
         log.error("model refused the data: %s", err)
-        pred = failed_prediction(ds.n_vars, "failed", str(err), time.perf_counter() - start, meta)
+        message = f"input refused: {err}"
+        pred = failed_prediction(ds.n_vars, "failed", message, time.perf_counter() - start, meta)
         save_prediction(args.out, pred)
         return 0
     total = time.perf_counter() - start

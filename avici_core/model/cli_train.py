@@ -9,13 +9,13 @@ from the latest checkpoint in ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from avici_core.cli import command_parser
 from avici_core.model.train import TrainConfig, train
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,7 @@ def read_train_config(path: str | Path, model_id: str | None) -> TrainConfig:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core train", description=__doc__)
+    parser = command_parser("train", __doc__)
     parser.add_argument("--config", required=True, help="train config or model registry (YAML)")
     parser.add_argument("--model", help="model id in a registry")
     parser.add_argument("--out", required=True, help="run directory (checkpoints, metrics.jsonl)")

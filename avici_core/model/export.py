@@ -9,7 +9,6 @@ final validation AUPRC, recorded in the card.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -18,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from avici_core.cli import command_parser
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.api import MODELS_DIR
 from avici_core.model.network import ModelConfig
@@ -183,7 +183,7 @@ def export_model(
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core export-model", description=__doc__)
+    parser = command_parser("export-model", __doc__)
     parser.add_argument("model", help="model id in the registry (the run is results/models/<id>)")
     parser.add_argument("--registry", default="config/models.yaml", help="model registry (YAML)")
     parser.add_argument("--run", help="run directory (default: results/models/<id>)")

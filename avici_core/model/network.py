@@ -372,17 +372,21 @@ class BaseModel(hk.Module):
         return logits
 
 
-def make_network(config: ModelConfig) -> hk.Transformed:
+def make_network(config: ModelConfig, *, standardize_input: bool = True) -> hk.Transformed:
     """``apply(params, rng, x [..., n, d, 2], is_count_data [...], is_training) -> logits``.
 
-    Standardization runs inside, so callers pass raw values. ``rng`` may be ``None`` unless
-    training with dropout.
+    Standardization runs inside (float32, as in training), so callers pass raw values; with
+    ``standardize_input=False`` the caller has standardized channel 0 already (inference does it
+    in float64, see ``avici_core.model.api``) and ``is_count_data`` is ignored. The parameters are
+    the same either way. ``rng`` may be ``None`` unless training with dropout.
     """
 
     def forward(x: jax.Array, is_count_data: jax.Array | bool, is_training: bool) -> jax.Array:
         if x.ndim < 3 or x.shape[-1] != 2:
             raise ValueError(f"network input must be [..., n, d, 2], got shape {x.shape}")
-        return BaseModel(config)(standardize(x, is_count_data), is_training=is_training)
+        if standardize_input:
+            x = standardize(x, is_count_data)
+        return BaseModel(config)(x, is_training=is_training)
 
     return hk.transform(forward)
 

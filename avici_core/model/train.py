@@ -29,6 +29,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from sklearn.metrics import auc, f1_score, precision_recall_curve, roc_auc_score
 from tqdm import tqdm
 
+from avici_core.metrics.prob_metrics import row_column_share
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.loss import (
     DualConfig,
@@ -68,6 +69,7 @@ class TrainConfig:
       batch_size_unit: bsu; datasets per device at d are ``floor(0.1 + bsu (1 - e^{-0.1 d}) / d)``.
       lr_base: base learning rate, scaled by ``sqrt(max_d global batch size)``.
       lr_boundaries, lr_decay: piecewise-constant schedule (multiply by ``lr_decay`` at each).
+      lr_warmup: steps of linear warm-up from 0 to the scheduled rate (0: none, as in the paper).
       n_obs_train, n_int_train, p_obs_only: rows per training dataset (150 obs + 50 int, or with
         probability ``p_obs_only`` per device shard all 200 observational).
       pool_n_obs, pool_n_int, pool_size, fresh_per_step: pooled datasets' rows, datasets per
@@ -79,6 +81,9 @@ class TrainConfig:
       val_n_vars, val_n_datasets: fixed validation sets (per d).
       seed: the only source of randomness.
       n_workers: data-generating processes (0: generate in the training process).
+      max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
+        the run validates, checkpoints and finishes as if ``n_steps`` were reached, so a job can
+        be sized to a cluster slot.
     """
 
     domains: tuple[str, ...] = ("neurips-linear",)
@@ -89,6 +94,7 @@ class TrainConfig:
     lr_base: float = 3e-5
     lr_boundaries: tuple[int, ...] = (200_000, 300_000)
     lr_decay: float = 0.1
+    lr_warmup: int = 0
     n_obs_train: int = 150
     n_int_train: int = 50
     p_obs_only: float = 0.5
@@ -115,6 +121,7 @@ class TrainConfig:
     val_n_datasets: int = 16
     seed: int = 0
     n_workers: int = 4
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -130,6 +137,10 @@ class TrainConfig:
             or self.pool_n_int < self.n_int_train
         ):
             raise ValueError("train config: pool_n_obs/pool_n_int must cover the training rows")
+        if self.lr_warmup < 0:
+            raise ValueError(f"train config: lr_warmup must be >= 0, got {self.lr_warmup}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"train config: max_minutes must be > 0, got {self.max_minutes}")
         if not 0.0 <= self.p_obs_only <= 1.0:
             raise ValueError(f"train config: p_obs_only must be in [0, 1], got {self.p_obs_only}")
         for name in (
@@ -189,7 +200,8 @@ def curriculum(n_vars: tuple[int, ...], bsu: int, n_devices: int) -> np.ndarray:
 
 
 def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransformation:
-    """Clip 1.0 -> LAMB with sqrt batch-size scaling and a piecewise-constant schedule."""
+    """Clip 1.0 -> LAMB with sqrt batch-size scaling, an optional linear warm-up and a
+    piecewise-constant schedule."""
     max_batch = max(
         n_devices * batch_size_per_device(d, config.batch_size_unit) for d in config.n_vars
     )
@@ -197,6 +209,10 @@ def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransfo
     schedule = optax.piecewise_constant_schedule(
         lr, {b: config.lr_decay for b in config.lr_boundaries}
     )
+    if config.lr_warmup:
+        warmup = config.lr_warmup
+        decayed = schedule
+        schedule = lambda step: decayed(step) * jnp.minimum(1.0, (step + 1) / warmup)
     return optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(schedule, weight_decay=0.0))
 
 
@@ -275,23 +291,28 @@ def validation_sets(config: TrainConfig) -> dict[int, tuple[np.ndarray, np.ndarr
 
 
 def edge_metrics(probs: np.ndarray, g: np.ndarray, *, mask_diag: bool) -> dict[str, float]:
-    """Mean over datasets of AUROC, AUPRC (trapezoid) and F1 at 0.5 on the scored entries."""
+    """Mean over datasets of AUROC, AUPRC (trapezoid), F1 at 0.5 on the scored entries, and of
+    the logit variance share explained by row + column effects (``rowcol``, see
+    :func:`avici_core.metrics.prob_metrics.row_column_share`)."""
     keep = ~np.eye(g.shape[-1], dtype=bool) if mask_diag else np.ones(g.shape[-2:], bool)
     rows = []
-    for p, t in zip(probs[:, keep], g[:, keep]):
+    for prob, truth in zip(probs, g):
+        p, t = prob[keep], truth[keep]
         if 0 < t.sum() < t.size:
             precision, recall, _ = precision_recall_curve(t, p)
+            clipped = np.clip(prob.astype(np.float64), 1e-12, 1.0 - 1e-12)
             rows.append(
                 (
                     roc_auc_score(t, p),
                     auc(recall, precision),
                     f1_score(t, p > 0.5, zero_division=0.0),
+                    row_column_share(np.log(clipped) - np.log1p(-clipped)),
                 )
             )
+    names = ("auroc", "auprc", "f1", "rowcol")
     if not rows:
-        return {"auroc": float("nan"), "auprc": float("nan"), "f1": float("nan")}
-    auroc, auprc, f1 = np.mean(rows, axis=0)
-    return {"auroc": float(auroc), "auprc": float(auprc), "f1": float(f1)}
+        return dict.fromkeys(names, float("nan"))
+    return {k: float(v) for k, v in zip(names, np.nanmean(np.array(rows), axis=0))}
 
 
 def _pool_spec(config: TrainConfig) -> PoolSpec:
@@ -335,7 +356,11 @@ class Trainer:
         path = self.out / ckpt.CONFIG_FILE
         if path.exists():
             old = ckpt.read_json(path)
-            free = {"n_steps", "n_workers"}  # may change between a run and its resumption
+            free = {
+                "n_steps",
+                "n_workers",
+                "max_minutes",
+            }  # may change between a run and its resumption
             mismatch = {
                 k
                 for k in record["train"]
@@ -425,10 +450,23 @@ class Trainer:
         return d, put(x), put(g), put(is_count)
 
     def run(self, n_steps: int | None = None) -> dict[str, Any]:
-        """Train up to ``n_steps`` (default: the config's), checkpointing and validating."""
-        cfg = self.config
-        total = cfg.n_steps if n_steps is None else n_steps
+        """Train up to ``n_steps`` (default: the config's), checkpointing and validating.
+
+        The run folder is locked for the whole run (a second trainer is refused), and a run
+        that already finished returns its ``final.json`` unchanged.
+        """
         self.out.mkdir(parents=True, exist_ok=True)
+        with ckpt.run_lock(self.out):
+            final = self.out / "final.json"
+            if final.exists() and ckpt.read_json(final).get("step", 0) >= (
+                n_steps or self.config.n_steps
+            ):
+                log.info("%s already finished; %s left as it is", self.out, final)
+                return ckpt.read_json(final)
+            return self._run(self.config.n_steps if n_steps is None else n_steps)
+
+    def _run(self, total: int) -> dict[str, Any]:
+        cfg = self.config
         self._write_config(max(ckpt.checkpoint_steps(self.out), default=0))
         state, meta = self.restore()
         sampler = meta.get("sampler", {})
@@ -444,11 +482,12 @@ class Trainer:
             n_workers=cfg.n_workers,
             window_start=sampler.get("window_start"),
         )
-        start, last_eval = int(state.step), {}
+        start, last_eval, budget_spent = int(state.step), {}, False
         # wall time summed over every process that trained this run (resumptions included)
         earlier = float(meta.get("walltime_s", 0.0))
         started = time.perf_counter()
         walltime = lambda: earlier + time.perf_counter() - started
+        deadline = math.inf if cfg.max_minutes is None else started + 60.0 * cfg.max_minutes
         try:
             with (
                 open(self.out / "metrics.jsonl", "a") as metrics_log,
@@ -457,26 +496,37 @@ class Trainer:
                 for step in range(start, total):
                     d, x, g, is_count = self._global_batch(rng, pools)
                     state, metrics = self._step(state, self.base_key, x, g, is_count)
+                    done = step + 1
+                    budget_spent = time.perf_counter() >= deadline
+                    last = done == total or budget_spent
+                    log_now = done % cfg.log_every == 0 or last
+                    eval_now = done % cfg.eval_every == 0 or last
+                    save_now = done % cfg.checkpoint_every == 0 or last
+                    bar.update(1)
+                    if not (log_now or eval_now or save_now):
+                        continue  # no host synchronisation between log/eval/checkpoint steps
                     loss = float(metrics["loss"])
                     if not math.isfinite(loss):
                         raise FloatingPointError(
-                            f"loss became {loss} at step {step} (d={d}); lower lr_base or check the "
-                            f"data; the last good checkpoint is in {self.out}"
+                            f"loss became {loss} by step {done} (d={d}); lower lr_base or check "
+                            f"the data; the last good checkpoint is in {self.out}"
                         )
-                    done = step + 1
+                    bar.set_postfix(loss=f"{loss:.4f}", d=d)
                     record: dict[str, Any] = {}
-                    if done % cfg.log_every == 0 or done == total:
+                    if log_now:
                         record = {k: float(v) for k, v in metrics.items()} | {"d": d}
-                    if done % cfg.eval_every == 0 or done == total:
+                    if eval_now:
                         last_eval = self.evaluate(state)
                         record |= last_eval
                     if record:
+                        record["walltime_s"] = walltime()
                         metrics_log.write(json.dumps({"step": done, **record}) + "\n")
                         metrics_log.flush()
-                    if done % cfg.checkpoint_every == 0 or done == total:
+                    if save_now:
                         self.save(state, rng, pools, walltime())
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.4f}", d=d)
+                    if budget_spent:
+                        log.info("max_minutes=%s spent at step %d", cfg.max_minutes, done)
+                        break
         finally:
             pools.close()
         summary = {
@@ -485,7 +535,9 @@ class Trainer:
             "hardware": hardware([f"{d.platform}:{d.device_kind}" for d in self.devices]),
             "val": last_eval,
         }
-        if int(state.step) >= cfg.n_steps:
+        if budget_spent:
+            summary["stopped"] = f"max_minutes={cfg.max_minutes}"
+        if int(state.step) >= cfg.n_steps or budget_spent:
             ckpt.write_json(self.out / "final.json", summary)
         return summary
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import logging
 
+from avici_core.cli import command_parser
 from avici_core.report.aggregate import aggregate_metric_files, write_csv_atomic
 
 log = logging.getLogger(__name__)
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core aggregate", description=__doc__)
+    parser = command_parser("aggregate", __doc__)
     parser.add_argument("inputs", nargs="+", help="per-prediction metric CSVs (from `score`)")
     parser.add_argument("--out", required=True, help="long-form CSV to write")
     args = parser.parse_args(argv)

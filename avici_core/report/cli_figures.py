@@ -8,7 +8,6 @@ of the metrics file: ``DIR/<domain>/<setting>/<method>/<seed>.npz`` and ``DIR/<d
 
 from __future__ import annotations
 
-import argparse
 import logging
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from avici_core.baselines.prediction import load_prediction
+from avici_core.cli import command_parser
 from avici_core.data.dataset import load_dataset
 from avici_core.report import figures
 from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
@@ -118,7 +118,7 @@ def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: d
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core figures", description=__doc__)
+    parser = command_parser("figures", __doc__)
     parser.add_argument("--metrics", required=True, help="long-form CSV from `aggregate`")
     parser.add_argument("--spec", required=True, help="config/tables.yaml")
     parser.add_argument("--predictions", required=True, help="root folder of prediction files")

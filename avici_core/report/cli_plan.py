@@ -7,7 +7,6 @@ per-job wall times of ``config/costs.yaml``: jobs per rule, CPU hours and GPU ho
 
 from __future__ import annotations
 
-import argparse
 import logging
 import re
 import subprocess
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from avici_core.cli import command_parser
 
 log = logging.getLogger(__name__)
 
@@ -160,7 +161,7 @@ def dry_run(configfiles: list[str], workdir: str, extra: list[str]) -> str:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core plan", description=__doc__)
+    parser = command_parser("plan", __doc__)
     parser.add_argument(
         "--configfile", nargs="*", default=[], help="overlays of config/config.yaml"
     )

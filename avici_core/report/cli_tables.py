@@ -5,11 +5,11 @@ Writes ``DIR/<table>.md``, ``DIR/<table>.tex`` and ``DIR/<table>.csv`` for every
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from pathlib import Path
 
+from avici_core.cli import command_parser
 from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
 from avici_core.report.spec import load_tables_spec
 from avici_core.report.tables import summarize, to_csv_frame, to_latex, to_markdown
@@ -24,7 +24,7 @@ def write_text_atomic(text: str, path: Path) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m avici_core tables", description=__doc__)
+    parser = command_parser("tables", __doc__)
     parser.add_argument("--metrics", required=True, help="long-form CSV from `aggregate`")
     parser.add_argument("--spec", required=True, help="config/tables.yaml")
     parser.add_argument("--out-dir", required=True, help="folder for <table>.{md,tex,csv}")
