@@ -75,9 +75,7 @@ def main() -> None:
     names = args.only or list(VARIANTS)
     print(f"load average before: {os.getloadavg()}, CPUs: {os.cpu_count()}")
     for name in names:
-        config = dataclasses.replace(
-            base, **SWEEP, **VARIANTS[name], max_minutes=args.minutes
-        )
+        config = dataclasses.replace(base, **SWEEP, **VARIANTS[name], max_minutes=args.minutes)
         train(config, args.out / name)
     print("\n| variant | steps | s/step | AUROC | AUPRC | rowcol | curve (step: AUROC / rowcol) |")
     print("|---|---|---|---|---|---|---|")

@@ -7,7 +7,6 @@ Each is a small frozen dataclass called as ``dist(rng, shape) -> np.ndarray`` wi
 from __future__ import annotations
 
 import dataclasses
-
 from typing import Any
 
 import numpy as np

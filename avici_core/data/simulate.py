@@ -67,7 +67,12 @@ def draw_dataset(
         raise ValueError(f"domain {spec.id!r}: n_int={n_int} rows but 0 intervention targets")
     targets = np.sort(rng.choice(n_vars, size=m, replace=False))
     x_obs, x_int, mask_int, is_count = mechanism.sample(
-        rng, g, n_obs=n_obs, n_int=n_int, targets=targets, interv_dist=as_distribution(interventions["values"])
+        rng,
+        g,
+        n_obs=n_obs,
+        n_int=n_int,
+        targets=targets,
+        interv_dist=as_distribution(interventions["values"]),
     )
     return Draw(g, x_obs, x_int, mask_int.astype(np.int8), bool(is_count), concrete)
 
