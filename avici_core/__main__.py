@@ -7,7 +7,9 @@ lazily so that ``generate`` never pays for importing JAX.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import logging
+import signal
 import sys
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -36,19 +38,55 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def _usage() -> str:
     width = max(map(len, COMMANDS))
     rows = "\n".join(f"  {name:<{width}}  {help_}" for name, (_, help_) in COMMANDS.items())
-    return f"usage: python -m avici_core <command> [options]\n\ncommands:\n{rows}\n"
+    return (
+        "usage: python -m avici_core [--version] [-v] <command> [options]\n\n"
+        f"commands:\n{rows}\n\n"
+        "python -m avici_core <command> --help describes a command; -v also shows the log lines\n"
+        "of the libraries underneath (JAX, numexpr, ...).\n"
+    )
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("avici-core")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _configure_logging(verbose: bool) -> None:
+    """Our own progress at INFO; other libraries only from WARNING unless ``-v`` (quiet default)."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("avici_core").setLevel(logging.INFO)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM (Snakemake, SLURM) unwinds like an exception, so temporary files are removed."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    if not argv or argv[0] in ("-h", "--help"):
+    verbose = bool({"-v", "--verbose"} & set(argv[:1]))
+    if verbose:
+        argv = argv[1:]
+    if argv[:1] == ["--version"]:
+        sys.stdout.write(f"avici-core {_version()}\n")
+        return 0
+    if argv[:1] in (["-h"], ["--help"]):
         sys.stdout.write(_usage())
         return 0
+    if not argv:
+        sys.stderr.write(_usage())
+        return 2
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS:
         sys.stderr.write(f"unknown command {name!r}\n\n{_usage()}")
         return 2
+    _configure_logging(verbose)
+    signal.signal(signal.SIGTERM, _terminate)
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
 

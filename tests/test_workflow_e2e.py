@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from test_workflow import copy_workflow, jobs_by_rule, snakemake
 
 from avici_core.report.aggregate import read_metrics_csv
@@ -127,3 +129,19 @@ def test_a_user_written_domain_with_plain_numbers_runs_end_to_end(tmp_path: Path
     metrics = read_metrics_csv(wf / "results" / "metrics" / "all.csv")
     assert set(metrics["domain"]) == {"my-rff"}
     assert set(metrics["status"]) <= {"ok", "n/a"}, set(metrics["status"])  # nothing failed
+
+
+def test_an_identical_copy_of_the_registries_reruns_nothing(tmp_path: Path):
+    wf = copy_workflow(tmp_path)
+    args = ["--profile", "local", "--configfile", "fixtures/tiny.yaml"]
+    assert snakemake(wf, *args).returncode == 0
+    shutil.copytree(wf / "config", wf / "config-copy")
+    overlay = {
+        "registries": {
+            kind: f"config-copy/{kind}.yaml" for kind in ("domains", "methods", "models", "tables")
+        }
+    }
+    (wf / "copy.yaml").write_text(yaml.safe_dump(overlay))
+    plan = snakemake(wf, "-n", *args, "copy.yaml")
+    assert plan.returncode == 0, plan.stdout[-2000:] + plan.stderr[-2000:]
+    assert jobs_by_rule(plan.stdout) == {}, plan.stdout[-3000:]

@@ -19,6 +19,7 @@ from avici_core.cgm import bridge, ckpt, evaluate, mechanisms, oracle, report, v
 from avici_core.cgm import data as cgm_data
 from avici_core.cgm.scm import domain_rng
 from avici_core.cli import command_parser
+from avici_core.io import write_npz, write_text
 
 log = logging.getLogger(__name__)
 
@@ -171,10 +172,9 @@ def cmd_eval(a: argparse.Namespace) -> None:
         "graph_status": ginfo["status"],
         "metrics": metrics,
     }
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(rec, indent=1, sort_keys=True, allow_nan=True))
+    write_text(a.out, json.dumps(rec, indent=1, sort_keys=True, allow_nan=True))
     if a.examples:
-        np.savez_compressed(a.examples, **examples)
+        write_npz(a.examples, examples)
 
 
 def cmd_table(a: argparse.Namespace) -> None:

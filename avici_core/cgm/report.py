@@ -19,6 +19,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from avici_core.io import atomic_path, write_text
+
 DEFAULT_COLUMNS = (
     "random/gt_l1",
     "random/gt_iou",
@@ -111,11 +113,12 @@ def write_tables(df: pd.DataFrame, columns: Sequence[str], prefix: str | os.Path
     n = int(s["n"].max())
     note = f"mean ± std over {n} seed(s); best per dataset in bold"
     md = _cells(s, columns, "**{}**").reset_index()
-    prefix.with_suffix(".md").write_text(f"{md.to_markdown(index=False)}\n\n{note}.\n")
+    write_text(prefix.with_suffix(".md"), f"{md.to_markdown(index=False)}\n\n{note}.\n")
     tex = _cells(s, columns, r"\textbf{{{}}}").reset_index()
     body = tex.to_latex(index=False, escape=False).replace("±", r"$\pm$").replace("_", r"\_")
-    prefix.with_suffix(".tex").write_text(f"% {note}\n{body}")
-    s.to_csv(prefix.with_suffix(".csv"), index=False)
+    write_text(prefix.with_suffix(".tex"), f"% {note}\n{body}")
+    with atomic_path(prefix.with_suffix(".csv")) as tmp:
+        s.to_csv(tmp, index=False)
 
 
 def example_grid(
@@ -137,8 +140,8 @@ def example_grid(
                     ax.set_title(("factual", "model x*", "true x*")[t], fontsize=6)
         axes[r, 0].set_ylabel(m, fontsize=7)
     fig.suptitle(f"query {examples[models[0]]['query']}", fontsize=8)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150, bbox_inches="tight")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -157,6 +160,6 @@ def bridge_figure(df: pd.DataFrame, out: str | os.PathLike, metric: str = "rando
     ax.set_xlabel("SHD of the attribute graph")
     ax.set_ylabel(f"{metric} (0-255)")
     ax.legend(fontsize=6)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=150, bbox_inches="tight")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150, bbox_inches="tight")
     plt.close(fig)

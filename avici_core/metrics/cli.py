@@ -20,6 +20,7 @@ import pandas as pd
 from avici_core.baselines.prediction import load_prediction
 from avici_core.cli import command_parser
 from avici_core.data.dataset import load_dataset
+from avici_core.io import atomic_path
 from avici_core.metrics.score import METRICS, ROW_COLUMNS, metric_rows, score_prediction
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,8 @@ def main(argv: list[str]) -> int:
         )
         rows += seed_rows
         n_failed += seed_rows[0]["status"] == "failed"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.out.with_name(args.out.name + ".tmp")
-    pd.DataFrame(rows, columns=list(ROW_COLUMNS)).to_csv(tmp, index=False)
-    os.replace(tmp, args.out)  # a killed job never leaves a half-written CSV
+    with atomic_path(args.out) as tmp:  # a killed job never leaves a half-written CSV
+        pd.DataFrame(rows, columns=list(ROW_COLUMNS)).to_csv(tmp, index=False)
     log.info(
         "%s %s %s: %d prediction(s), %d row(s) -> %s",
         args.domain,

@@ -43,13 +43,14 @@ class AviciModel:
         *,
         expects_counts: bool = False,
         train_n_vars: tuple[int, ...] = (),
-        threshold: float = 0.5,
+        threshold: float | None = None,
     ):
         self.params = jax.tree_util.tree_map(jnp.asarray, params)
         self.config = config
         self.expects_counts = expects_counts
         self.train_n_vars = tuple(train_n_vars)  # the sizes d it was trained on (() = unknown)
-        self.threshold = threshold  # decision threshold for graphs (validated in its card)
+        # decision threshold chosen on validation data (stored with the model; None: not chosen)
+        self.threshold = threshold
         self.last_compile_s = 0.0
         self._net = make_network(config, standardize_input=False)
         self._compiled: dict[tuple[int, ...], jax.stages.Compiled] = {}
@@ -95,7 +96,12 @@ class AviciModel:
         probs = np.asarray(executable(self.params, batch), dtype=np.float64)
         if np.ndim(x) == 2:
             probs = probs[0]
-        return probs if return_probs else (probs > self.threshold).astype(np.int8)
+        return probs if return_probs else (probs > self.graph_threshold).astype(np.int8)
+
+    @property
+    def graph_threshold(self) -> float:
+        """The validated decision threshold, or 0.5 for a model that stores none."""
+        return 0.5 if self.threshold is None else self.threshold
 
     def _warn_outside_training_range(self, d: int, source: str) -> None:
         if self.train_n_vars and not min(self.train_n_vars) <= d <= max(self.train_n_vars):
@@ -246,10 +252,10 @@ def load_model(
         params = ckpt.unflatten_params(trees[name])
         counts = bool(record.get("expects_counts", False))
         train_n_vars = tuple(record.get("train", {}).get("n_vars", ()))
-        threshold = float(record.get("threshold", 0.5))
+        threshold = record.get("threshold")
     elif (directory / "kwargs.json").exists():
         config, params, _ = load_official(directory)
-        counts, train_n_vars, threshold = False, (2, 5, 10, 20, 30, 40, 50), 0.5  # avici.md §2
+        counts, train_n_vars, threshold = False, (2, 5, 10, 20, 30, 40, 50), None  # avici.md §2
     else:
         raise ValueError(
             f"{directory}: neither {ckpt.CONFIG_FILE} (ours) nor kwargs.json (original)"

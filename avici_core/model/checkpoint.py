@@ -18,38 +18,21 @@ import fcntl
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
 
-from avici_core.io import write_npz
+from avici_core.io import write_npz, write_text
 
 CONFIG_FILE = "config.json"
 LOCK_FILE = ".lock"
 _CHECKPOINT_RE = re.compile(r"^checkpoint_(\d{7,})\.json$")
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write via a temp file in the same folder and rename, so readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(path, lambda f: f.write(json.dumps(obj, indent=2, sort_keys=True).encode()))
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True))
 
 
 def read_json(path: str | os.PathLike) -> Any:

@@ -181,7 +181,7 @@ def draw_outputs(
 
 def main(argv: list[str]) -> int:
     parser = command_parser("discover", __doc__)
-    parser.add_argument("table", help="CSV with a header of variable names")
+    parser.add_argument("table", help="CSV table, one row per sample (header: variable names)")
     parser.add_argument("--interventions", help="0/1 CSV mask, same header and shape")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="model directory or shipped name")
     choose = parser.add_mutually_exclusive_group()
@@ -209,12 +209,17 @@ def main(argv: list[str]) -> int:
     except (ValueError, MemoryError) as err:
         parser.exit(2, f"error: {err}\n")
     seconds = time.perf_counter() - start
-    threshold = model.threshold if args.threshold is None else args.threshold
+    threshold = model.graph_threshold if args.threshold is None else args.threshold
     graph = keep_edges(probs, threshold=threshold, top_k=args.top_k)
     if args.top_k is not None:
         rule = f"the {int(graph.sum())} most probable edges (--top-k)"
     else:
-        source = "the model's validated threshold" if args.threshold is None else "--threshold"
+        if args.threshold is not None:
+            source = "--threshold"
+        elif model.threshold is not None:
+            source = "the model's threshold, chosen on validation data"
+        else:
+            source = "default; this model stores no validated threshold"
         rule = f"{int(graph.sum())} edges with p > {threshold:.2f} ({source})"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

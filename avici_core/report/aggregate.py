@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import pandas as pd
+
+from avici_core.io import atomic_path
 
 METRIC_COLUMNS = ("domain", "setting", "method", "seed", "metric", "value", "status")
 STATUSES = ("ok", "n/a", "failed", "timeout")  # n/a: the metric does not apply to this output
@@ -61,8 +62,5 @@ def aggregate_metric_files(paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write via a temp file and rename so a killed job never leaves a truncated CSV."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)

@@ -6,21 +6,15 @@ Writes ``DIR/<table>.md``, ``DIR/<table>.tex`` and ``DIR/<table>.csv`` for every
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from avici_core.cli import command_parser
+from avici_core.io import write_text
 from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
 from avici_core.report.spec import load_tables_spec
 from avici_core.report.tables import summarize, to_csv_frame, to_latex, to_markdown
 
 log = logging.getLogger(__name__)
-
-
-def write_text_atomic(text: str, path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def main(argv: list[str]) -> int:
@@ -35,8 +29,8 @@ def main(argv: list[str]) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     for table_id in spec["tables"]:
         summary = summarize(df, table_id, spec)
-        write_text_atomic(to_markdown(summary, spec), out_dir / f"{table_id}.md")
-        write_text_atomic(to_latex(summary, spec), out_dir / f"{table_id}.tex")
+        write_text(out_dir / f"{table_id}.md", to_markdown(summary, spec))
+        write_text(out_dir / f"{table_id}.tex", to_latex(summary, spec))
         write_csv_atomic(to_csv_frame(summary, spec), out_dir / f"{table_id}.csv")
         log.info(
             "table %s: %d rows x %d columns",

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from avici_core.io import atomic_path
 from avici_core.report.tables import method_label, method_order
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,6 @@ def save(fig: plt.Figure, out_dir: str | os.PathLike, name: str) -> None:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for ext, kwargs in (("pdf", {}), ("png", {"dpi": 200})):
-        tmp = out / f".{name}.tmp.{ext}"
-        fig.savefig(tmp, bbox_inches="tight", **kwargs)
-        os.replace(tmp, out / f"{name}.{ext}")
+        with atomic_path(out / f"{name}.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", **kwargs)
     plt.close(fig)

@@ -2,6 +2,7 @@
 # selection into ids, declare each path pattern once, and give rules their input functions,
 # parameters and resources. Rules stay thin; the library does the work.
 
+import hashlib
 import json
 import os
 import re
@@ -33,6 +34,11 @@ DOMAIN_SCALE = config["domain_scale"]  # {vars, rows}: the small scale shrinks e
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = load_models(REGISTRIES["models"])
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
+# Rules get registry contents as params and their paths only in the command, so an identical
+# copy of a registry elsewhere reruns nothing and an edit reruns exactly what it touches.
+TABLES_DIGEST = hashlib.sha256(
+    json.dumps(TABLES_SPEC, sort_keys=True, default=str).encode()
+).hexdigest()
 
 
 def select(kind, wanted, known, default_all):

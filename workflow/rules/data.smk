@@ -6,7 +6,6 @@ rule simulate_dataset:
     params:
         stream=seed_stream,
         seed=seed_index,
-        registry=REGISTRIES["domains"],
         domain=domain_entry,
         vars_factor=DOMAIN_SCALE["vars"],
         rows_factor=DOMAIN_SCALE["rows"],
@@ -20,5 +19,5 @@ rule simulate_dataset:
         "results/benchmarks/simulate_dataset/{domain}/{seed}.tsv"
     shell:
         "python -m avici_core generate --domain {wildcards.domain} --seed {params.seed}"
-        " --stream {params.stream} --registry {params.registry} --vars-factor {params.vars_factor}"
+        " --stream {params.stream} --registry {REGISTRIES[domains]} --vars-factor {params.vars_factor}"
         " --rows-factor {params.rows_factor} --out {output} > {log} 2>&1"

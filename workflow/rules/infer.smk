@@ -8,7 +8,6 @@ rule run_method:
     log:
         "logs/run_method/{domain}/{setting}/{method}/{seed}.log",
     params:
-        registry=REGISTRIES["methods"],
         method=method_entry,
         seed=seed_index,
     threads: method_resource("threads")
@@ -23,7 +22,7 @@ rule run_method:
     benchmark:
         "results/benchmarks/run_method/{domain}/{setting}/{method}/{seed}.tsv"
     shell:
-        "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
+        "python -m avici_core run-method --method {wildcards.method} --registry {REGISTRIES[methods]}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seed}"
         " --threads {threads} --out {output} > {log} 2>&1"
 
@@ -39,7 +38,6 @@ rule infer_avici:
     log:
         "logs/infer_avici/{domain}/{setting}/{method}.log",
     params:
-        registry=REGISTRIES["methods"],
         method=method_entry,
         seeds=score_seeds,
         out=group_predictions,
@@ -55,6 +53,6 @@ rule infer_avici:
     benchmark:
         "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
     shell:
-        "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
+        "python -m avici_core run-method --method {wildcards.method} --registry {REGISTRIES[methods]}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seeds}"
         " --threads {threads} --out {params.out} > {log} 2>&1"

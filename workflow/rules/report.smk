@@ -1,7 +1,6 @@
 rule make_tables:
     input:
         metrics=ALL_METRICS,
-        spec=REGISTRIES["tables"],
     output:
         [
             report(
@@ -16,19 +15,19 @@ rule make_tables:
         "logs/make_tables/all.log",
     params:
         out_dir=output_dir,
+        spec=TABLES_DIGEST,
     conda:
         ENV
     benchmark:
         "results/benchmarks/make_tables/all.tsv"
     shell:
-        "python -m avici_core tables --metrics {input.metrics} --spec {input.spec}"
+        "python -m avici_core tables --metrics {input.metrics} --spec {REGISTRIES[tables]}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule make_figures:
     input:
         metrics=ALL_METRICS,
-        spec=REGISTRIES["tables"],
         predictions=prediction_inputs(),
         data=dataset_files(),
     output:
@@ -48,11 +47,12 @@ rule make_figures:
         out_dir=output_dir,
         predictions=prediction_root,
         data=input_root("data", 2),
+        spec=TABLES_DIGEST,
     conda:
         ENV
     benchmark:
         "results/benchmarks/make_figures/all.tsv"
     shell:
-        "python -m avici_core figures --metrics {input.metrics} --spec {input.spec}"
+        "python -m avici_core figures --metrics {input.metrics} --spec {REGISTRIES[tables]}"
         " --predictions {params.predictions} --data {params.data}"
         " --out-dir {params.out_dir} > {log} 2>&1"

@@ -7,7 +7,6 @@ rule train_model:
     log:
         "logs/train_model/{model}.log",
     params:
-        registry=REGISTRIES["models"],
         out=MODEL_DIR,
         model=model_entry,
     threads: model_threads
@@ -22,5 +21,5 @@ rule train_model:
     benchmark:
         "results/benchmarks/train_model/{model}.tsv"
     shell:
-        "python -m avici_core train --config {params.registry} --model {wildcards.model}"
+        "python -m avici_core train --config {REGISTRIES[models]} --model {wildcards.model}"
         " --out {params.out} > {log} 2>&1"
