@@ -112,15 +112,52 @@ def test_child_gets_thread_limits_standardized_data_and_seed():
 @pytest.mark.parametrize(
     "x, mask, match",
     [
-        (np.array([[0.0, np.nan], [1.0, 2.0], [2.0, 1.0]]), None, "NaN"),
-        (np.array([[1.0, 0.0], [1.0, 2.0], [1.0, 1.0]]), None, "constant"),
-        (np.arange(5.0)[:, None], None, "at least 2"),
-        (chain_data(10), np.zeros((10, 2)), "mask"),
+        (np.where(np.eye(12, 2, -3) == 1, np.nan, chain_data(12)[:, :2]), None, "row 4, column 1"),
+        (np.c_[np.ones(12), chain_data(12)[:, 0]], None, r"constant column\(s\) \[1\]"),
+        (np.arange(15.0)[:, None], None, "at least 2"),
+        (chain_data(5), None, "at least 10 samples"),
+        (chain_data(10), np.zeros((10, 2)), "mask has shape"),
     ],
 )
 def test_bad_input_refused_before_a_process_starts(x, mask, match):
     with pytest.raises(ValueError, match=match):
         run("empty", x, mask, {}, 0, timeout_s=10)
+
+
+def test_a_method_that_needs_interventions_refuses_observational_data():
+    with pytest.raises(ValueError, match="jci-pc needs interventional data"):
+        run("jci-pc", chain_data(), np.zeros((300, 3)), {}, 0, timeout_s=10)
+
+
+@pytest.fixture
+def child_executable(tmp_path):
+    """Make spawned children start as a given shell script (a child that cannot bootstrap)."""
+    import multiprocessing.spawn
+
+    original = multiprocessing.spawn.get_executable()
+
+    def use(script: str) -> None:
+        path = tmp_path / "child.sh"
+        path.write_text(f"#!/bin/sh\n{script}\n")
+        path.chmod(0o755)
+        multiprocessing.spawn.set_executable(str(path))
+
+    yield use
+    multiprocessing.spawn.set_executable(original)
+
+
+def test_a_child_that_never_reads_its_task_cannot_block_the_caller(child_executable):
+    child_executable("sleep 60")
+    big = np.random.default_rng(0).normal(size=(20_000, 50))  # 8 MB: more than a pipe holds
+    start = time.perf_counter()
+    pred = run("empty", big, None, {}, 0, timeout_s=3)
+    assert pred.status == "timeout" and time.perf_counter() - start < 20
+
+
+def test_a_child_that_dies_at_start_is_a_failed_prediction(child_executable):
+    child_executable("exit 3")
+    pred = run("empty", chain_data(), None, {}, 0, timeout_s=30)
+    assert pred.status == "failed" and ("exit code" in pred.message or "start" in pred.message)
 
 
 def test_unknown_method_and_missing_edge_count():
@@ -462,3 +499,24 @@ def test_run_method_cli_records_refused_data_as_a_failed_prediction(tmp_path):
     assert [load_prediction(o).meta["data"] for o in outs] == list(map(str, data))
     with pytest.raises(SystemExit):  # one seed and one output per dataset
         main([*batch, "--seed", "0", "--data", *map(str, data), "--out", *map(str, outs)])
+
+
+def test_run_method_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(tmp_path):
+    from avici_core.__main__ import main
+    from avici_core.data import load_dataset
+
+    tiny_dataset(tmp_path / "d.npz")
+    ds = load_dataset(tmp_path / "d.npz")
+    save_dataset(tmp_path / "bad.npz", dataclasses.replace(ds, mask_int=ds.mask_int[:, :2]))
+    reg = write_registry(tmp_path, {"gies": {"impl": "gies", "settings": ["int"]}})
+    out = tmp_path / "p.npz"
+    args = ["run-method", "--method", "gies", "--setting", "int", "--seed", "0"]
+    assert (
+        main(
+            [*args, "--data", str(tmp_path / "bad.npz"), "--registry", str(reg), "--out", str(out)]
+        )
+        == 0
+    )
+    pred = load_prediction(out)
+    assert pred.status == "failed" and "do not fit 3 variables" in pred.message
+    assert pred.scores.shape == (3, 3)

@@ -383,3 +383,47 @@ def test_load_model_resolves_a_name_under_models_dir(tmp_path, monkeypatch):
     assert load_model("avici-small-v1").config == config
     with pytest.raises(ValueError, match="has no ave_params"):
         load_model("avici-small-v1", use_polyak=True)
+
+
+def test_finished_run_is_left_as_it_is_and_a_second_trainer_is_refused(tmp_path):
+    config = TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 2, "n_workers": 0})
+    out = tmp_path / "run"
+    first = train(config, out)
+    before = (out / "final.json").read_bytes()
+    assert train(config, out) == first and (out / "final.json").read_bytes() == before
+    with ckpt.run_lock(out), pytest.raises(RuntimeError, match="is in use by pid"):
+        train(TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 4, "n_workers": 0}), out)
+
+
+def test_max_minutes_stops_at_a_checkpoint_like_a_finished_run(tmp_path):
+    raw = {**TINY_TRAIN, "n_steps": 1000, "n_workers": 0, "lr_warmup": 10}
+    summary = train(TrainConfig.from_dict({**raw, "max_minutes": 1e-6}), tmp_path / "run")
+    final = ckpt.read_json(tmp_path / "run" / "final.json")
+    assert final["step"] == summary["step"] == 1 and final["stopped"] == "max_minutes=1e-06"
+    assert ckpt.checkpoint_steps(tmp_path / "run") == [1] and "val/d5/params/auroc" in final["val"]
+    with pytest.raises(ValueError, match="lr_warmup"):
+        TrainConfig.from_dict({**raw, "lr_warmup": -1})
+
+
+def test_infer_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(
+    tmp_path, tiny_model_dir
+):
+    rng = np.random.default_rng(0)
+    ds = Dataset(
+        np.zeros((4, 4), np.int8),
+        rng.normal(size=(40, 4)),
+        rng.normal(size=(20, 4)),
+        np.zeros((20, 3), np.int8),  # one column short
+        rng.normal(size=(40, 4)),
+        rng.normal(size=(20, 4)),
+        np.zeros((20, 4), np.int8),
+    )
+    save_dataset(tmp_path / "data.npz", ds)
+    from avici_core.model.cli_infer import main
+
+    out = tmp_path / "pred.npz"
+    args = ["--model", str(tiny_model_dir), "--data", str(tmp_path / "data.npz"), "--out", str(out)]
+    assert main([*args, "--setting", "int"]) == 0
+    with np.load(out, allow_pickle=False) as f:
+        assert str(f["status"]) == "failed" and "do not fit 4 variables" in str(f["message"])
+        assert f["scores"].shape == (4, 4)

@@ -76,8 +76,12 @@ def avici(
         x, mask = first_rows(x, mask, max_rows)
 
     source = MODELS_DIR / model if shipped else resolve_model(model)
-    probs = np.asarray(_loaded(str(source))(x, interv=mask), dtype=np.float64)  # [d, d]
+    loaded = _loaded(str(source))
+    probs = np.asarray(loaded(x, interv=mask), dtype=np.float64)  # [d, d]
     d = x.shape[1]
     if probs.shape != (d, d):
         raise ValueError(f"model {model!r} returned shape {probs.shape}, expected {(d, d)}")
-    return MethodOutput(probs, (probs > 0.5).astype(np.int8), "probs", has_probs=True)
+    # the hard graph at the model's validated threshold (0.5 for a model that stores none)
+    graph = (probs > loaded.graph_threshold).astype(np.int8)
+    meta = {"threshold": loaded.graph_threshold}
+    return MethodOutput(probs, graph, "probs", has_probs=True, meta=meta)

@@ -253,9 +253,15 @@ def _serve(
     predictions: list[Prediction] = []
     start = time.perf_counter()
     try:
-        with _patched_environ(env):
-            proc.start()
-        sender.close()
+        try:
+            with _patched_environ(env):
+                proc.start()
+        except OSError as exc:  # e.g. the child died while the parent handed it its start-up data
+            _, d, meta = batch[0]
+            message = f"process could not start: {type(exc).__name__}: {exc}"
+            return [failed_prediction(d, "failed", message, time.perf_counter() - start, meta)]
+        finally:
+            sender.close()
         for _, d, meta in batch:
             prediction, serving = _collect(proc, receiver, start, timeout_s, d, meta)
             predictions.append(prediction)

@@ -1,7 +1,8 @@
 """``python -m avici_core infer --model DIR --data FILE.npz --out FILE.npz [--setting obs|int]``.
 
 Writes the prediction contract of ``docs/architecture.md``: ``scores`` are the edge
-probabilities, ``graph = scores > 0.5``, kind ``probs``. ``walltime_s`` covers loading,
+probabilities, ``graph = scores > threshold`` (the model's validated threshold, 0.5 if it
+stores none), kind ``probs``. ``walltime_s`` covers loading,
 compiling and running (as the paper timed AVICI); ``meta`` splits it into ``load_s``,
 ``compile_s`` and ``run_s``. Data the model refuses (e.g. NaN) give a ``failed`` prediction.
 """
@@ -53,12 +54,12 @@ def main(argv: list[str]) -> int:
     }
     pred = Prediction(
         scores=probs.astype(np.float64),
-        graph=(probs > 0.5).astype(np.int8),
+        graph=(probs > model.graph_threshold).astype(np.int8),
         kind="probs",
         has_probs=True,
         status="ok",
         walltime_s=total,
-        meta={**meta, **timing},
+        meta={**meta, **timing, "threshold": model.graph_threshold},
     )
     save_prediction(args.out, pred)
     log.info("wrote %s (compile %.2f s, run %.2f s)", args.out, compile_s, timing["run_s"])
