@@ -17,7 +17,6 @@ import argparse
 import json
 import logging
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from peak_memory import peak_rss_gib
 
 from avici_core.model.loss import init_dual
 from avici_core.model.network import ModelConfig, make_network
@@ -72,7 +72,7 @@ def child(n: int, d: int, blockwise: bool) -> None:
     f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
     first = _timed(f, params, x)
     warm = _timed(f, params, x) if n * d <= 1000 * 100 else first  # big combos: one run only
-    rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    rss_gib = peak_rss_gib()
     print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib}))
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from peak_memory import peak_rss_gib
 
 from avici_core.model import AviciModel, ModelConfig
 from avici_core.model.network import make_network
@@ -72,7 +72,7 @@ def child(n: int, d: int, layers: int) -> None:
     probs = model(np.random.default_rng(0).normal(size=(n, d)))
     seconds = time.perf_counter() - start
     assert probs.shape == (d, d) and np.isfinite(probs).all()
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    rss = peak_rss_gib()
     print(json.dumps({"first_call_s": seconds, "peak_rss_gib": rss}))
 
 
