@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import haiku as hk
 import jax
@@ -375,3 +376,25 @@ def _shift_scale_model():
     config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
     params = make_network(config).init(jax.random.key(1), np.zeros((1, 8, 4, 2)), False, False)
     return AviciModel(params, config)
+
+
+def test_a_forward_too_large_for_memory_is_refused_with_the_largest_n(monkeypatch):
+    import avici_core.model.api as api
+
+    model = _shift_scale_model()
+    x = np.random.default_rng(5).normal(size=(400, 4))
+    needed = api.memory_needed(model._executable((1, 400, 4, 2)))
+    monkeypatch.setattr(api, "memory_available", lambda: needed // 2)
+    with pytest.raises(MemoryError, match=r"t\.csv: 400 rows x 4 variables.*--max-rows (\d+)") as e:
+        model(x, source="t.csv")
+    largest = int(re.search(r"--max-rows (\d+)", str(e.value)).group(1))
+    assert 10 <= largest < 400
+    assert model(x[:largest]).shape == (4, 4)  # what it names does fit
+
+
+def test_a_table_outside_the_training_range_of_d_warns(caplog):
+    config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
+    params = make_network(config).init(jax.random.key(1), np.zeros((1, 8, 4, 2)), False, False)
+    model = AviciModel(params, config, train_n_vars=(2, 3))
+    model(np.random.default_rng(6).normal(size=(20, 4)))
+    assert "outside the range this model was trained on (d = 2..3)" in caplog.text

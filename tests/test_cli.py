@@ -1,0 +1,53 @@
+"""The command line as a user meets it: usage, version, plain help with defaults, quiet logs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from avici_core.__main__ import COMMANDS, main
+
+ENV = {**os.environ, "JAX_PLATFORMS": "cpu"}
+
+
+def test_no_arguments_prints_usage_and_exits_2(capsys):
+    assert main([]) == 2
+    assert "usage: python -m avici_core" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("avici-core ")
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_is_plain_text_with_defaults(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")  # no wrapping inside the default
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "``" not in text and ":func:" not in text
+    if command == "discover":
+        assert "(default: avici-small-v1)" in text
+
+
+def test_library_log_noise_is_hidden_unless_verbose(tmp_path):
+    def stderr(*args: str) -> str:
+        cmd = [sys.executable, "-m", "avici_core", *args]
+        out = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return out.stderr
+
+    table = tmp_path / "t.csv"
+    x = np.random.default_rng(0).normal(size=(50, 3))
+    np.savetxt(table, x, delimiter=",", header="a,b,c", comments="")
+    quiet = stderr("discover", str(table), "--out", str(tmp_path / "o"))
+    assert "NumExpr" not in quiet and "libtpu" not in quiet and "xla_bridge" not in quiet
+    assert "avici_core.model.cli_discover INFO" in quiet  # our own progress stays
+    loud = stderr("-v", "discover", str(table), "--out", str(tmp_path / "o"))
+    assert "NumExpr" in loud or "xla_bridge" in loud
