@@ -236,25 +236,35 @@ class TrainState(NamedTuple):
     dual: DualState
 
 
-def _step_fn(config: TrainConfig, net, optimizer):
-    dual_config = DualConfig()
+def loss_and_grads_fn(config: TrainConfig, net):
+    """``(params, lam, key, x, g, is_count) -> ((loss, aux), grads)``: the training objective.
+
+    ``key`` is the step's key; it splits into the dropout key and the power-iteration key of the
+    acyclicity penalty. Kept apart from the update so the fidelity test can compare gradients.
+    """
     mask_diag = config.model_config().mask_diag
 
-    def step(state: TrainState, base_key: jax.Array, x, g, is_count):
-        key_drop, key_pen = jax.random.split(jax.random.fold_in(base_key, state.step))
+    def loss_and_grads(params, lam, key, x, g, is_count):
+        key_drop, key_pen = jax.random.split(key)
 
         def loss_fn(params):
             logits = net.apply(params, key_drop, x, is_count, True)
             return total_loss(
-                key_pen,
-                logits,
-                g,
-                state.dual.lam,
-                mask_diag=mask_diag,
-                acyclicity=config.acyclicity,
+                key_pen, logits, g, lam, mask_diag=mask_diag, acyclicity=config.acyclicity
             )
 
-        (loss, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+        return jax.value_and_grad(loss_fn, has_aux=True)(params)
+
+    return loss_and_grads
+
+
+def _step_fn(config: TrainConfig, net, optimizer):
+    dual_config = DualConfig()
+    loss_and_grads = loss_and_grads_fn(config, net)
+
+    def step(state: TrainState, base_key: jax.Array, x, g, is_count):
+        key = jax.random.fold_in(base_key, state.step)
+        (loss, aux), grads = loss_and_grads(state.params, state.dual.lam, key, x, g, is_count)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         ave = optax.incremental_update(params, state.ave_params, config.polyak)

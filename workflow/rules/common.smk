@@ -34,8 +34,16 @@ DOMAIN_SCALE = config["domain_scale"]  # {vars, rows}: the small scale shrinks e
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = load_models(REGISTRIES["models"])
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
-# Rules get registry contents as params and their paths only in the command, so an identical
-# copy of a registry elsewhere reruns nothing and an edit reruns exactly what it touches.
+
+
+def registry_path(kind):
+    """A registry's path for a rule's command, as a ``Path``: Snakemake records only plain values
+    (str, numbers, containers) for its params trigger, so where a registry lives never reruns a
+    job; what reruns is decided by the registry contents each rule gets as params (e.g. the
+    domain's own entry), so an identical copy elsewhere reruns nothing."""
+    return Path(REGISTRIES[kind])
+
+
 TABLES_DIGEST = hashlib.sha256(
     json.dumps(TABLES_SPEC, sort_keys=True, default=str).encode()
 ).hexdigest()

@@ -4,6 +4,7 @@ rule simulate_dataset:
     log:
         "logs/simulate_dataset/{domain}/{seed}.log",
     params:
+        registry=registry_path("domains"),
         stream=seed_stream,
         seed=seed_index,
         domain=domain_entry,
@@ -19,5 +20,5 @@ rule simulate_dataset:
         "results/benchmarks/simulate_dataset/{domain}/{seed}.tsv"
     shell:
         "python -m avici_core generate --domain {wildcards.domain} --seed {params.seed}"
-        " --stream {params.stream} --registry {REGISTRIES[domains]} --vars-factor {params.vars_factor}"
+        " --stream {params.stream} --registry {params.registry} --vars-factor {params.vars_factor}"
         " --rows-factor {params.rows_factor} --out {output} > {log} 2>&1"

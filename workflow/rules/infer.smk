@@ -8,6 +8,7 @@ rule run_method:
     log:
         "logs/run_method/{domain}/{setting}/{method}/{seed}.log",
     params:
+        registry=registry_path("methods"),
         method=method_entry,
         seed=seed_index,
     threads: method_resource("threads")
@@ -22,7 +23,7 @@ rule run_method:
     benchmark:
         "results/benchmarks/run_method/{domain}/{setting}/{method}/{seed}.tsv"
     shell:
-        "python -m avici_core run-method --method {wildcards.method} --registry {REGISTRIES[methods]}"
+        "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seed}"
         " --threads {threads} --out {output} > {log} 2>&1"
 
@@ -38,6 +39,7 @@ rule infer_avici:
     log:
         "logs/infer_avici/{domain}/{setting}/{method}.log",
     params:
+        registry=registry_path("methods"),
         method=method_entry,
         seeds=score_seeds,
         out=group_predictions,
@@ -53,6 +55,6 @@ rule infer_avici:
     benchmark:
         "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
     shell:
-        "python -m avici_core run-method --method {wildcards.method} --registry {REGISTRIES[methods]}"
+        "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seeds}"
         " --threads {threads} --out {params.out} > {log} 2>&1"

@@ -14,14 +14,15 @@ rule make_tables:
     log:
         "logs/make_tables/all.log",
     params:
+        registry=registry_path("tables"),
         out_dir=output_dir,
-        spec=TABLES_DIGEST,
+        spec_digest=TABLES_DIGEST,
     conda:
         ENV
     benchmark:
         "results/benchmarks/make_tables/all.tsv"
     shell:
-        "python -m avici_core tables --metrics {input.metrics} --spec {REGISTRIES[tables]}"
+        "python -m avici_core tables --metrics {input.metrics} --spec {params.registry}"
         " --out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -44,15 +45,16 @@ rule make_figures:
     log:
         "logs/make_figures/all.log",
     params:
+        registry=registry_path("tables"),
         out_dir=output_dir,
         predictions=prediction_root,
         data=input_root("data", 2),
-        spec=TABLES_DIGEST,
+        spec_digest=TABLES_DIGEST,
     conda:
         ENV
     benchmark:
         "results/benchmarks/make_figures/all.tsv"
     shell:
-        "python -m avici_core figures --metrics {input.metrics} --spec {REGISTRIES[tables]}"
+        "python -m avici_core figures --metrics {input.metrics} --spec {params.registry}"
         " --predictions {params.predictions} --data {params.data}"
         " --out-dir {params.out_dir} > {log} 2>&1"

@@ -7,6 +7,7 @@ rule train_model:
     log:
         "logs/train_model/{model}.log",
     params:
+        registry=registry_path("models"),
         out=MODEL_DIR,
         model=model_entry,
     threads: model_threads
@@ -21,5 +22,5 @@ rule train_model:
     benchmark:
         "results/benchmarks/train_model/{model}.tsv"
     shell:
-        "python -m avici_core train --config {REGISTRIES[models]} --model {wildcards.model}"
+        "python -m avici_core train --config {params.registry} --model {wildcards.model}"
         " --out {params.out} > {log} 2>&1"
