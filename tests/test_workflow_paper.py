@@ -191,7 +191,7 @@ def test_unknown_experiment_key_is_rejected(wf: Path):
     assert "n_seed" in r.stdout + r.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # 35 min on 2 cores: outside CI's one-hour budget; run with -m heavy
 def test_small_scale_runs_end_to_end_and_yields_every_table_and_figure(tmp_path: Path):
     """The paper at one-machine size (issue #7, item 5): every job succeeds and every table of
     config/paper/tables.yaml and every figure is written; a second run has nothing to do."""
