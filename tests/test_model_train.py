@@ -427,3 +427,43 @@ def test_infer_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(
     with np.load(out, allow_pickle=False) as f:
         assert str(f["status"]) == "failed" and "do not fit 4 variables" in str(f["message"])
         assert f["scores"].shape == (4, 4)
+
+
+_SHARDED_STEP = """
+import json, sys, jax, numpy as np
+from avici_core.model.train import TrainConfig, Trainer
+cfg = TrainConfig.from_dict(json.loads(sys.argv[1]))
+trainer = Trainer(cfg, sys.argv[2])
+rng = np.random.default_rng(0)
+x = np.zeros((8, 30, 5, 2), np.float32)
+x[..., 0] = rng.normal(size=(8, 30, 5))
+g = np.triu(rng.random((8, 5, 5)) < 0.4, 1).astype(np.int8)
+put = lambda a: jax.device_put(a, trainer.batch_sharding)
+state = jax.device_put(trainer.init_state(), trainer.replicated)
+xs = put(x)
+_, metrics = trainer._step(state, trainer.base_key, xs, put(g), put(np.zeros(8, bool)))
+print(json.dumps({"devices": len(jax.local_devices()), "shards": len(xs.sharding.device_set),
+                  "loss": float(metrics["loss"]), "grad_norm": float(metrics["grad_norm"])}))
+"""
+
+
+def test_one_and_four_devices_give_the_same_loss_and_gradient_for_one_global_batch(tmp_path):
+    raw = json.dumps({**TINY_TRAIN, "n_workers": 0})
+    results = []
+    for n in (1, 4):
+        env = {**ENV, "XLA_FLAGS": f"--xla_force_host_platform_device_count={n}"}
+        out = subprocess.run(
+            [sys.executable, "-c", _SHARDED_STEP, raw, str(tmp_path / f"run{n}")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert out.returncode == 0, out.stderr[-3000:]
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    one, four = results
+    assert (one["devices"], four["devices"], four["shards"]) == (1, 4, 4)
+    # the step's loss and gradient (the update's size differs: the learning rate scales with
+    # the square root of the global batch, devices x per-device batch, as in the paper)
+    assert abs(one["loss"] - four["loss"]) < 1e-5
+    assert abs(one["grad_norm"] - four["grad_norm"]) < 1e-5 * one["grad_norm"]
