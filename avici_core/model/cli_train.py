@@ -9,6 +9,7 @@ from the latest checkpoint in ``--out``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 from typing import Any
@@ -73,8 +74,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--steps", type=int, help="stop at this step (default: the config's n_steps)"
     )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        help="wall-clock budget: stop at a checkpoint and finish like a completed run "
+        "(default: the config's max_minutes, else none)",
+    )
     args = parser.parse_args(argv)
     config = read_train_config(args.config, args.model)
+    if args.max_minutes is not None:
+        config = dataclasses.replace(config, max_minutes=args.max_minutes)
     summary = train(config, args.out, n_steps=args.steps)
     log.info("trained to step %d in %.1f s", summary["step"], summary["walltime_s"])
     return 0

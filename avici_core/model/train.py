@@ -503,8 +503,11 @@ class Trainer:
                 open(self.out / "metrics.jsonl", "a") as metrics_log,
                 tqdm(total=total, initial=start, disable=None, desc="train") as bar,
             ):
+                window_start, data_s = time.perf_counter(), 0.0
                 for step in range(start, total):
+                    fetch = time.perf_counter()
                     d, x, g, is_count = self._global_batch(rng, pools)
+                    data_s += time.perf_counter() - fetch
                     state, metrics = self._step(state, self.base_key, x, g, is_count)
                     done = step + 1
                     budget_spent = time.perf_counter() >= deadline
@@ -524,7 +527,14 @@ class Trainer:
                     bar.set_postfix(loss=f"{loss:.4f}", d=d)
                     record: dict[str, Any] = {}
                     if log_now:
-                        record = {k: float(v) for k, v in metrics.items()} | {"d": d}
+                        # the step is dispatched asynchronously, so the loop waits on the device
+                        # unless preparing the next batch takes longer: data_share near 1 means
+                        # the device waits for data
+                        now = time.perf_counter()
+                        record = {k: float(v) for k, v in metrics.items()} | {
+                            "d": d,
+                            "data_share": data_s / max(now - window_start, 1e-9),
+                        }
                     if eval_now:
                         last_eval = self.evaluate(state)
                         record |= last_eval
@@ -534,6 +544,8 @@ class Trainer:
                         metrics_log.flush()
                     if save_now:
                         self.save(state, rng, pools, walltime())
+                    if log_now:  # the next window starts after this step's evaluation and save
+                        window_start, data_s = time.perf_counter(), 0.0
                     if budget_spent:
                         log.info("max_minutes=%s spent at step %d", cfg.max_minutes, done)
                         break
