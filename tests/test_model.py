@@ -398,3 +398,14 @@ def test_a_table_outside_the_training_range_of_d_warns(caplog):
     model = AviciModel(params, config, train_n_vars=(2, 3))
     model(np.random.default_rng(6).normal(size=(20, 4)))
     assert "outside the range this model was trained on (d = 2..3)" in caplog.text
+
+
+def test_a_count_model_takes_a_gene_never_detected_a_real_valued_model_refuses_it():
+    config = ModelConfig(dim=16, layers=1, num_heads=2, key_size=4, widening=2)
+    params = make_network(config).init(jax.random.key(1), np.zeros((1, 8, 4, 2)), False, False)
+    counts = np.random.default_rng(7).poisson(3.0, size=(50, 4)).astype(float)
+    counts[:, 2] = 0.0  # all-zero gene: normal in single-cell counts
+    probs = AviciModel(params, config, expects_counts=True)(counts)
+    assert probs.shape == (4, 4) and np.isfinite(probs).all()
+    with pytest.raises(ValueError, match=r"constant column\(s\) \[3\]"):
+        AviciModel(params, config)(counts)

@@ -53,6 +53,7 @@ def _loaded(source: str) -> Any:
 @register(
     "avici",
     interventional=True,
+    zero_columns_ok=True,  # the model decides: only a count-data model accepts them
     standardize=False,
     output_kind="probs",
     preload=("avici_core.model",),

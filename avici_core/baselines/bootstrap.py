@@ -62,6 +62,7 @@ def bootstrap_implementation(inner: Implementation) -> Implementation:
         fn=functools.partial(bootstrap_fn, inner_name=inner.name),
         interventional=inner.interventional,
         needs_interventions=inner.needs_interventions,
+        zero_columns_ok=inner.zero_columns_ok,
         standardize=inner.standardize,
         context=tuple(dict.fromkeys((*inner.context, "truth"))),
         output_kind="probs",

@@ -47,6 +47,7 @@ class Implementation:
     fn: Callable[..., MethodOutput]
     interventional: bool = False  # reads the mask (otherwise it sees pooled rows)
     needs_interventions: bool = False  # refuses data without intervened values
+    zero_columns_ok: bool = False  # takes count data with all-zero genes (AVICI's standardizer)
     standardize: bool = True  # False: gets raw values (var-sort, AVICI standardizes itself)
     context: tuple[str, ...] = ()  # subset of CONTEXT_KEYS
     output_kind: str = "dag"  # kind of the hard graph it returns (bootstrap orients "cpdag")
@@ -61,6 +62,7 @@ def register(
     *,
     interventional: bool = False,
     needs_interventions: bool = False,
+    zero_columns_ok: bool = False,
     standardize: bool = True,
     context: tuple[str, ...] = (),
     output_kind: str = "dag",
@@ -79,6 +81,7 @@ def register(
             fn,
             interventional,
             needs_interventions,
+            zero_columns_ok,
             standardize,
             tuple(context),
             output_kind,

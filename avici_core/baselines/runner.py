@@ -213,7 +213,9 @@ def _prepare(
     """Validate one task and turn it into the child's (x, mask, kwargs, seed), its d and its meta."""
     x = np.asarray(task.data)
     mask = np.zeros(x.shape, np.int8) if task.interv_mask is None else np.asarray(task.interv_mask)
-    check_observations(x, mask, source=task.source)
+    check_observations(
+        x, mask, source=task.source, zero_columns_ok=task.is_count_data and impl.zero_columns_ok
+    )
     if impl.needs_interventions and not mask.any():
         raise ValueError(
             f"{task.source}: no interventional rows (the mask is all 0); {impl.name} needs "

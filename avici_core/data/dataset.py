@@ -136,14 +136,17 @@ def check_observations(
     names: Sequence[str] | None = None,
     min_rows: int = MIN_ROWS,
     min_vars: int = 2,
+    zero_columns_ok: bool = False,
 ) -> None:
     """Refuse data no method can use, with a message that says where and what to fix.
 
     The same checks hold for the library, ``infer``, ``run-method`` and ``discover``: rank
     ``[n, d]``, at least ``min_vars`` variables and ``min_rows`` rows, numeric and finite values,
     no constant column (it carries no information, and a z-scored constant is an artefact), and
-    a 0/1 mask of the same shape. ``source`` (e.g. a file name) and ``names`` (column names)
-    locate the problem; rows and columns are counted from 1.
+    a 0/1 mask of the same shape. ``zero_columns_ok``: count data for a method that takes it
+    raw (AVICI's count standardizer), where an all-zero column is a gene never detected, not an
+    error. ``source`` (e.g. a file name) and ``names`` (column names) locate the problem; rows and
+    columns are counted from 1.
     """
     x = np.asarray(x)
     if x.ndim != 2:
@@ -170,7 +173,10 @@ def check_observations(
             column=int(cols[0]),
             names=names,
         )
-    constant = np.flatnonzero((x == x[:1]).all(axis=0))
+    constant = (x == x[:1]).all(axis=0)
+    if zero_columns_ok:
+        constant &= x[0] != 0
+    constant = np.flatnonzero(constant)
     if constant.size:
         labels = [names[c] if names is not None else int(c) + 1 for c in constant]
         raise _refuse(

@@ -209,7 +209,9 @@ def check_model_input(
         if masks.shape[0] != xs.shape[0]:
             raise ValueError(f"{source}: {masks.shape[0]} mask(s) for {xs.shape[0]} dataset(s)")
     for b in range(xs.shape[0]):
-        check_observations(xs[b], masks[b], source=source, names=names)
+        check_observations(
+            xs[b], masks[b], source=source, names=names, zero_columns_ok=expects_counts
+        )
     if expects_counts and not np.all(np.mod(xs, 1) == 0):
         log.warning("this model expects count data, but x is not integer-valued")
     values = np.stack([standardize(xb, is_count_data=expects_counts) for xb in xs])
