@@ -520,3 +520,20 @@ def test_run_method_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(
     pred = load_prediction(out)
     assert pred.status == "failed" and "do not fit 3 variables" in pred.message
     assert pred.scores.shape == (3, 3)
+
+
+def test_nonparanormal_scores_ignore_monotone_distortions_and_reach_the_method():
+    from avici_core.baselines.runner import Task, run_many
+    from avici_core.data.standardize import nonparanormal
+
+    x = chain_data()
+    distorted = np.c_[np.exp(x[:, 0]), x[:, 1] ** 3, 5 * x[:, 2] - 2]  # increasing maps
+    np.testing.assert_allclose(nonparanormal(distorted), nonparanormal(x), atol=1e-12)
+    z = nonparanormal(x)
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-12)
+    np.testing.assert_allclose(z.std(0), 1, atol=1e-12)
+    pred = run_many(report_threads, [Task(distorted, None, 0, transform="nonparanormal")], {}, 60)[
+        0
+    ]
+    np.testing.assert_allclose(pred.meta["mean"], 0, atol=1e-9)
+    assert load_methods(DEFAULT_PATH)["pc-npn"].transform == "nonparanormal"

@@ -63,7 +63,9 @@ def main(argv: list[str]) -> int:
     tasks, refused = [], {}
     for k, (ds, path, seed) in enumerate(zip(datasets, args.data, args.seed)):
         try:
-            tasks.append(task_of(ds, args.setting, seed, source=str(path)))
+            tasks.append(
+                task_of(ds, args.setting, seed, source=str(path), transform=spec.transform)
+            )
         except ValueError as err:  # e.g. a mask that does not fit the data
             tasks.append(None)
             refused[k] = str(err)
@@ -107,10 +109,20 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def task_of(ds: Dataset, setting: str, seed: int, *, source: str = "data") -> Task:
+def task_of(
+    ds: Dataset, setting: str, seed: int, *, source: str = "data", transform: str = "zscore"
+) -> Task:
     """The rows a method sees in ``setting``, with what the runner needs to know about them."""
     x, mask = select_setting(ds, setting, source=source)  # [n, d], [n, d]
-    return Task(x, mask, seed, is_count_data=ds.is_count_data, truth=ds.g, source=source)
+    return Task(
+        x,
+        mask,
+        seed,
+        is_count_data=ds.is_count_data,
+        truth=ds.g,
+        source=source,
+        transform=transform,
+    )
 
 
 def refusal(spec: MethodSpec, task: Task) -> str | None:

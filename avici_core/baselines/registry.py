@@ -43,6 +43,7 @@ class MethodSpec:
     timeout_s: float
     default: bool = True
     description: str = ""
+    transform: str = "zscore"  # what the method sees: z-scores, or nonparanormal (rank) scores
 
 
 def _schema() -> dict[str, Any]:
@@ -136,6 +137,7 @@ def load_methods(path: str | Path | None = None) -> dict[str, MethodSpec]:
                 timeout_s=float(entry["timeout_s"]),
                 default=bool(entry["default"]),
                 description=entry["description"],
+                transform=entry["transform"],
             )
     return specs
 

@@ -31,7 +31,7 @@ import numpy as np
 from avici_core.baselines.implementations import Implementation, get_implementation
 from avici_core.baselines.prediction import Prediction, failed_prediction, from_output
 from avici_core.data.dataset import check_observations
-from avici_core.data.standardize import standardize
+from avici_core.data.standardize import transform_for_method
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +134,7 @@ class Task:
     is_count_data: bool = False
     truth: np.ndarray | None = None
     source: str = "data"  # where the data came from (a file name), for refusal messages
+    transform: str = "zscore"  # what a standardizing method sees (see data.standardize)
 
 
 def run(
@@ -222,7 +223,7 @@ def _prepare(
             "interventional data: run it in the int setting or give a mask with intervened values"
         )
     x_in = (
-        standardize(x, is_count_data=task.is_count_data)
+        transform_for_method(x, is_count_data=task.is_count_data, transform=task.transform)
         if impl.standardize
         else x.astype(np.float64)
     )

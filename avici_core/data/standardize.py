@@ -9,6 +9,8 @@ shifting or rescaling a column leaves a real-valued column's result unchanged to
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import ndtri
+from scipy.stats import rankdata
 
 
 def _rescale(x: np.ndarray, magnitude: np.ndarray) -> np.ndarray:
@@ -54,3 +56,23 @@ def cpm_standardize(x: np.ndarray) -> np.ndarray:
 def standardize(x: np.ndarray, *, is_count_data: bool) -> np.ndarray:
     """What methods see: :func:`cpm_standardize` for counts, else :func:`zscore`."""
     return cpm_standardize(x) if is_count_data else zscore(x)
+
+
+def nonparanormal(x: np.ndarray) -> np.ndarray:
+    """Per column, ranks (ties averaged) mapped to standard-normal quantiles ``Phi^-1(r / (n+1))``,
+    then z-scored: the Gaussian copula transform, invariant to any increasing map of a column."""
+    x = np.asarray(x, dtype=np.float64)  # [n, d]
+    scores = ndtri(rankdata(x, axis=0) / (x.shape[0] + 1))
+    return zscore(scores)
+
+
+TRANSFORMS = ("zscore", "nonparanormal")
+
+
+def transform_for_method(x: np.ndarray, *, is_count_data: bool, transform: str) -> np.ndarray:
+    """What a standardizing method sees (``transform`` from the method registry)."""
+    if transform == "nonparanormal":
+        return nonparanormal(x)
+    if transform != "zscore":
+        raise ValueError(f"unknown transform {transform!r}; known: {TRANSFORMS}")
+    return standardize(x, is_count_data=is_count_data)
