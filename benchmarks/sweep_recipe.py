@@ -32,6 +32,7 @@ VARIANTS: dict[str, dict] = {
     "rows48+16": {"n_obs_train": 48, "n_int_train": 16},
     "d5-20": {"n_vars": (5, 10, 20)},
     "wide2x128": {"dim": 128, "key_size": 32, "layers": 2},
+    "bf16": {"mixed_precision": True},
 }
 
 SWEEP = {  # same for every variant: a budget in minutes, never in steps

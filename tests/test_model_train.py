@@ -474,14 +474,14 @@ def test_the_gpu_check_runs_end_to_end_at_toy_sizes_and_resumes(tmp_path):
     """scripts/gpu_check.sh on this CPU (GPU tests skip): benchmark, train, export, file sizes."""
     script = Path(__file__).resolve().parents[1] / "scripts" / "gpu_check.sh"
     env = {**ENV, "GPU_CHECK_TINY": "1", "BUDGET_S": "130"}
-    first = subprocess.run(
-        ["bash", str(script), str(tmp_path / "a")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert first.returncode == 0, first.stderr[-3000:]
+
+    def check(out: Path) -> None:
+        run = subprocess.run(
+            ["bash", str(script), str(out)], env=env, capture_output=True, text=True, timeout=600
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+
+    check(tmp_path / "a")
     bench = json.loads((tmp_path / "a" / "bench.json").read_text())
     assert bench["train_step"]["steps_per_s"] > 0 and bench["matmul_tflops"]["f32"] > 0
     done = ckpt.read_json(tmp_path / "a" / "run" / "final.json")
@@ -489,12 +489,5 @@ def test_the_gpu_check_runs_end_to_end_at_toy_sizes_and_resumes(tmp_path):
     assert (tmp_path / "a" / "export" / "config.json").exists()
     assert all(f.stat().st_size <= 15 * 2**20 for f in (tmp_path / "a").rglob("*") if f.is_file())
     env["RESUME_FROM"] = str(tmp_path / "a" / "run")
-    second = subprocess.run(
-        ["bash", str(script), str(tmp_path / "b")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert second.returncode == 0, second.stderr[-3000:]
+    check(tmp_path / "b")
     assert ckpt.read_json(tmp_path / "b" / "run" / "final.json")["step"] > done["step"]

@@ -128,6 +128,12 @@ def _refuse(
     return ValueError(f"{where}: {problem}; {fix}")
 
 
+def _first(flags: np.ndarray) -> tuple[int, int]:
+    """Row and column (0-based) of the first True entry of ``flags [n, d]``, row-major."""
+    rows, cols = np.nonzero(flags)
+    return int(rows[0]), int(cols[0])
+
+
 def check_observations(
     x: np.ndarray,
     mask: np.ndarray | None = None,
@@ -164,13 +170,13 @@ def check_observations(
         raise _refuse(source, f"values of type {x.dtype}", "encode every column as numbers")
     bad = ~np.isfinite(x)
     if bad.any():
-        rows, cols = np.nonzero(bad)
+        r, c = _first(bad)
         raise _refuse(
             source,
-            f"{int(bad.sum())} NaN/inf value(s), this one {x[rows[0], cols[0]]}",
+            f"{int(bad.sum())} NaN/inf value(s), this one {x[r, c]}",
             "drop or impute them first",
-            row=int(rows[0]),
-            column=int(cols[0]),
+            row=r,
+            column=c,
             names=names,
         )
     constant = (x == x[:1]).all(axis=0)
@@ -195,12 +201,7 @@ def check_observations(
             )
         off = ~np.isin(mask, (0, 1))
         if off.any():
-            rows, cols = np.nonzero(off)
-            raise _refuse(
-                source,
-                f"intervention mask value {mask[rows[0], cols[0]]!r}",
-                "the mask may contain only 0 (observed) and 1 (intervened on)",
-                row=int(rows[0]),
-                column=int(cols[0]),
-                names=names,
-            )
+            r, c = _first(off)
+            fix = "the mask may contain only 0 (observed) and 1 (intervened on)"
+            problem = f"intervention mask value {mask[r, c]!r}"
+            raise _refuse(source, problem, fix, row=r, column=c, names=names)

@@ -27,6 +27,7 @@ from typing import Literal
 import haiku as hk
 import jax
 import jax.numpy as jnp
+import jmp
 
 AttentionAxes = Literal["both", "n", "d"]
 
@@ -372,13 +373,20 @@ class BaseModel(hk.Module):
         return logits
 
 
-def make_network(config: ModelConfig, *, standardize_input: bool = True) -> hk.Transformed:
+MIXED_PRECISION = "params=float32,compute=bfloat16,output=float32"
+
+
+def make_network(
+    config: ModelConfig, *, standardize_input: bool = True, mixed_precision: bool = False
+) -> hk.Transformed:
     """``apply(params, rng, x [..., n, d, 2], is_count_data [...], is_training) -> logits``.
 
     Standardization runs inside (float32, as in training), so callers pass raw values; with
     ``standardize_input=False`` the caller has standardized channel 0 already (inference does it
     in float64, see ``avici_core.model.api``) and ``is_count_data`` is ignored. The parameters are
     the same either way. ``rng`` may be ``None`` unless training with dropout.
+    ``mixed_precision``: the network computes in bfloat16 (matmuls on bf16 units) with float32
+    parameters, layer norms and output logits, so the loss stays float32 (training option).
     """
 
     def forward(x: jax.Array, is_count_data: jax.Array | bool, is_training: bool) -> jax.Array:
@@ -386,7 +394,14 @@ def make_network(config: ModelConfig, *, standardize_input: bool = True) -> hk.T
             raise ValueError(f"network input must be [..., n, d, 2], got shape {x.shape}")
         if standardize_input:
             x = standardize(x, is_count_data)
-        return BaseModel(config)(x, is_training=is_training)
+        if not mixed_precision:
+            return BaseModel(config)(x, is_training=is_training)
+        full = jmp.get_policy("params=float32,compute=float32,output=bfloat16")
+        with (
+            hk.mixed_precision.push_policy(BaseModel, jmp.get_policy(MIXED_PRECISION)),
+            hk.mixed_precision.push_policy(hk.LayerNorm, full),
+        ):
+            return BaseModel(config)(x, is_training=is_training)
 
     return hk.transform(forward)
 

@@ -81,6 +81,8 @@ class TrainConfig:
       val_n_vars, val_n_datasets: fixed validation sets (per d).
       seed: the only source of randomness.
       n_workers: data-generating processes (0: generate in the training process).
+      mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
+        (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
         the run validates, checkpoints and finishes as if ``n_steps`` were reached, so a job can
         be sized to a cluster slot.
@@ -122,6 +124,7 @@ class TrainConfig:
     seed: int = 0
     n_workers: int = 4
     max_minutes: float | None = None
+    mixed_precision: bool = False
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -340,11 +343,14 @@ class Trainer:
         self.mesh = Mesh(np.array(self.devices), ("batch",))
         self.batch_sharding = NamedSharding(self.mesh, PartitionSpec("batch"))
         self.replicated = NamedSharding(self.mesh, PartitionSpec())
-        self.net = make_network(config.model_config())
+        self.net = make_network(config.model_config(), mixed_precision=config.mixed_precision)
         self.optimizer = make_optimizer(config, len(self.devices))
         self.base_key = jax.random.key(config.seed)
         self._step = jax.jit(_step_fn(config, self.net, self.optimizer), donate_argnums=0)
-        self._probs = jax.jit(lambda p, x, c: jax.nn.sigmoid(self.net.apply(p, None, x, c, False)))
+        evaluation = make_network(config.model_config())  # float32, as the model is used
+        self._probs = jax.jit(
+            lambda p, x, c: jax.nn.sigmoid(evaluation.apply(p, None, x, c, False))
+        )
         self.val = validation_sets(config)
 
     def init_state(self) -> TrainState:

@@ -21,7 +21,6 @@ import types
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 _spec = importlib.util.find_spec("avici")
 _package = types.ModuleType("avici")
@@ -29,15 +28,12 @@ _package.__path__ = list(_spec.submodule_search_locations)
 sys.modules["avici"] = _package
 
 from avici.model import BaseModel, InferenceModel  # noqa: E402
+from update_io import read_params, write_update  # noqa: E402
 
 
 def main(src: str, dst: str) -> None:
     data = np.load(src)
-    params = {}
-    for key in data.files:
-        if key.startswith("param/"):
-            module, name = key[len("param/") :].rsplit("/", 1)
-            params.setdefault(module, {})[name] = jnp.asarray(data[key])
+    params = jax.tree_util.tree_map(jnp.asarray, read_params(data))
     x = jnp.asarray(data["x"])
     trainer = InferenceModel(
         model_class=BaseModel,
@@ -59,15 +55,7 @@ def main(src: str, dst: str) -> None:
         return trainer.loss(p, dual, jax.random.PRNGKey(0), batch, 0, True)
 
     (value, _), grads = jax.jit(jax.value_and_grad(loss, has_aux=True))(params)
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(float(data["lr"])))
-    updates, _ = opt.update(grads, opt.init(params), params)
-    new = optax.apply_updates(params, updates)
-    out = {"loss": np.asarray(value)}
-    for prefix, tree in (("grad", grads), ("new", new)):
-        for module, leaves in tree.items():
-            for name, value in leaves.items():
-                out[f"{prefix}/{module}/{name}"] = np.asarray(value)
-    np.savez(dst, **out)
+    write_update(dst, float(data["lr"]), value, params, grads)
 
 
 if __name__ == "__main__":

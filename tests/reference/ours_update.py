@@ -10,9 +10,8 @@ import sys
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
+from update_io import read_params, write_update
 
-from avici_core.model import checkpoint as ckpt
 from avici_core.model.network import make_network
 from avici_core.model.train import TrainConfig, loss_and_grads_fn
 
@@ -29,10 +28,7 @@ def main(src: str, dst: str) -> None:
         dropout=kwargs["dropout"],
         acyclicity="dual",
     )
-    params = ckpt.unflatten_params(
-        {k[len("param/") :]: data[k] for k in data.files if k.startswith("param/")}
-    )
-    params = jax.tree_util.tree_map(jnp.asarray, params)
+    params = jax.tree_util.tree_map(jnp.asarray, read_params(data))
     x = jnp.asarray(data["x"])
     step = loss_and_grads_fn(config, make_network(config.model_config()))
     (loss, _), grads = jax.jit(step)(
@@ -43,15 +39,7 @@ def main(src: str, dst: str) -> None:
         jnp.asarray(data["g"]),
         jnp.zeros(x.shape[0], bool),
     )
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(float(data["lr"])))
-    updates, _ = opt.update(grads, opt.init(params), params)
-    new = optax.apply_updates(params, updates)
-    out = {"loss": np.asarray(loss)}
-    for prefix, tree in (("grad", grads), ("new", new)):
-        for module, leaves in tree.items():
-            for name, value in leaves.items():
-                out[f"{prefix}/{module}/{name}"] = np.asarray(value)
-    np.savez(dst, **out)
+    write_update(dst, float(data["lr"]), loss, params, grads)
 
 
 if __name__ == "__main__":
