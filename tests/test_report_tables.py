@@ -83,7 +83,7 @@ def test_mean_and_sem_match_scipy():
     c = cell(s, "obs", "pc", "lin", "f1")
     assert c["mean"] == pytest.approx(np.mean(vals))
     assert c["spread"] == pytest.approx(stats.sem(vals))
-    assert c["n"] == 4 and c["bold"]
+    assert c["n"] == 4 and not c["bold"]  # a group of one method has nothing to beat
 
 
 def test_std_dispersion():
@@ -94,14 +94,20 @@ def test_std_dispersion():
 
 
 def test_welch_bolds_methods_not_significantly_different():
-    best = np.array([0.80, 0.81, 0.79, 0.80])
-    close = np.array([0.65, 0.90, 0.72, 0.85])  # lower mean, wide spread: p >= 0.05
-    far = np.array([0.30, 0.31, 0.29, 0.30])
+    best = np.array([0.80, 0.81, 0.79, 0.80, 0.80])
+    close = np.array([0.65, 0.90, 0.72, 0.85, 0.78])  # lower mean, wide spread: p >= 0.05
+    far = np.array([0.30, 0.31, 0.29, 0.30, 0.30])
     assert stats.ttest_ind(best, close, equal_var=False).pvalue >= 0.05
     flags = bold_flags([best, close, far], higher_is_better=True, alpha=0.05)
     assert flags == [True, True, False]
     # lower is better flips the winner
     assert bold_flags([best, far], higher_is_better=False, alpha=0.05) == [False, True]
+
+
+def test_fewer_than_five_values_bold_only_the_best_and_one_method_is_never_bold():
+    best, close = np.array([0.80, 0.81, 0.79, 0.80]), np.array([0.65, 0.90, 0.72, 0.85])
+    assert bold_flags([best, close], higher_is_better=True, alpha=0.05) == [True, False]
+    assert bold_flags([np.zeros(30)], higher_is_better=True, alpha=0.05) == [False]
 
 
 def test_exact_ties_are_all_bold_and_single_values_are_not_tested():
@@ -115,7 +121,7 @@ def test_exact_ties_are_all_bold_and_single_values_are_not_tested():
     assert bold_flags([np.empty(0), np.array([0.1, 0.2])], higher_is_better=True, alpha=0.05) == [
         False,
         True,
-    ]
+    ]  # the other method failed everywhere: this one is the best there is
 
 
 def test_groups_are_highlighted_separately():
@@ -127,7 +133,7 @@ def test_groups_are_highlighted_separately():
     s = summarize(df, "t", make_spec(metrics=["f1"]))
     assert cell(s, "obs", "pc", "lin", "f1")["bold"]  # best of obs, despite avici-int being higher
     assert not cell(s, "obs", "avici", "lin", "f1")["bold"]
-    assert cell(s, "int", "avici", "lin", "f1")["bold"]
+    assert not cell(s, "int", "avici", "lin", "f1")["bold"]  # alone in its group
     assert s.rows == [("obs", "pc"), ("obs", "avici"), ("int", "avici")]  # spec's fixed order
 
 
@@ -154,11 +160,12 @@ def test_failures_are_marked_cells_and_counted():
     assert (pc["n"], pc["n_failed"], pc["n_timeout"]) == (2, 1, 0)
     assert (av["n"], av["n_failed"], av["n_timeout"], av["bold"]) == (0, 0, 2, False)
     md = to_markdown(s, spec)
-    assert "failed\u2020" in md and "0.550 \u00b1 0.050**\u2020" in md
-    assert "PC on lin (obs): 1 failed, 0 timed out" in md
-    assert "AVICI on lin (obs): 0 failed, 2 timed out" in md
+    assert "timeout\u00a7" in md and "0.550 \u00b1 0.050**\u2020" in md
+    assert "\u2020 Runs that failed, excluded from the mean: PC on lin (obs): 1." in md
+    assert "\u00a7 Runs that timed out, excluded from the mean: AVICI on lin (obs): 2." in md
+    assert "fewer than 5 datasets per cell no significance test" in md
     tex = to_latex(s, spec)
-    assert r"failed$^\dagger$" in tex and r"\footnotesize" in tex
+    assert r"timeout$^\S$" in tex and r"\footnotesize" in tex
 
 
 def test_metric_without_values_is_not_applicable():
@@ -268,6 +275,6 @@ def test_undefined_values_of_successful_runs_are_counted_not_dropped():
     assert (c["n"], c["n_undefined"], c["n_failed"]) == (2, 1, 0)
     assert c["mean"] == pytest.approx(0.6)
     md = to_markdown(s, spec)
-    assert "0.600 \u00b1 0.100**\u2021" in md
+    assert "0.600 \u00b1 0.100\u2021" in md
     assert "\u2021 Runs whose metric is undefined: PC F1 on lin (obs): 1." in md
     assert r"$^\ddagger$" in to_latex(s, spec)

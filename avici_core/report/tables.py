@@ -3,8 +3,9 @@
 A table has one row per (setting, method) and one column per (domain, metric). A cell is the mean
 and spread (SEM or std) over test datasets of the runs that succeeded. The best mean per column is
 bold within each setting group, together with every method not significantly different from it
-(Welch two-sided t-test, p >= alpha). Failed or timed-out runs never vanish: a cell whose runs all
-failed says so, and a footnote counts failures per method. Outputs: Markdown, LaTeX (booktabs) and
+(Welch two-sided t-test, p >= alpha), when every cell has at least 5 values (else only the best
+mean); a group of one method is never bold. Failed or timed-out runs never vanish: a cell whose
+runs all failed or timed out says which, and footnotes count failures and timeouts apart. Outputs: Markdown, LaTeX (booktabs) and
 a CSV with the numbers.
 """
 
@@ -19,10 +20,13 @@ import pandas as pd
 from scipy import stats
 
 SETTING_NAMES = {"obs": "observational", "int": "interventional"}
-FAILED_MARK = "\u2020"  # dagger: some runs failed or timed out
+FAILED_MARK = "\u2020"  # dagger: some runs failed
+TIMEOUT_MARK = "\u00a7"  # section sign: some runs timed out
 UNDEFINED_MARK = "\u2021"  # double dagger: metric undefined (NaN) for some successful runs
 NOT_APPLICABLE = "n/a"  # the method has no value for this metric (e.g. AUROC of a hard graph)
 ALL_FAILED = "failed"
+ALL_TIMED_OUT = "timeout"
+MIN_TEST_N = 5  # values per cell below which no significance test is run (only the best is bold)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,15 +87,31 @@ def not_worse(best: np.ndarray, other: np.ndarray, alpha: float) -> bool:
     return bool(np.isfinite(p) and p >= alpha)
 
 
-def bold_flags(groups: list[np.ndarray], *, higher_is_better: bool, alpha: float) -> list[bool]:
-    """Bold the best mean and every group not significantly different from it."""
+def bold_flags(
+    groups: list[np.ndarray], *, higher_is_better: bool, alpha: float, min_n: int = MIN_TEST_N
+) -> list[bool]:
+    """Bold the best mean and every group not significantly different from it.
+
+    A comparison needs two methods: a group of one is never bold. With fewer than ``min_n``
+    values in a cell a t-test says nothing useful, so then only the best mean (and exact ties)
+    is bold.
+    """
     means = [g.mean() if g.size else math.nan for g in groups]
     finite = [i for i, m in enumerate(means) if np.isfinite(m)]
-    if not finite:
+    if not finite or len(groups) < 2:
         return [False] * len(groups)
     pick = max if higher_is_better else min
     best = pick(finite, key=lambda i: means[i])
-    return [i in finite and not_worse(groups[best], groups[i], alpha) for i in range(len(groups))]
+    tested = min(groups[i].size for i in finite) >= min_n
+    return [
+        i in finite
+        and (
+            not_worse(groups[best], groups[i], alpha)
+            if tested
+            else bool(np.isclose(means[best], means[i], rtol=1e-12, atol=1e-12))
+        )
+        for i in range(len(groups))
+    ]
 
 
 def run_status_counts(df: pd.DataFrame) -> pd.DataFrame:
@@ -179,10 +199,15 @@ def format_number(x: float, metric_spec: dict[str, Any]) -> str:
 
 def cell_parts(cell: pd.Series, metric_spec: dict[str, Any]) -> tuple[str, str, str]:
     """(mean text, spread text or '', footnote marks) of one cell; placeholders when empty."""
-    failed = cell["n_failed"] + cell["n_timeout"] > 0
-    marks = (FAILED_MARK if failed else "") + (UNDEFINED_MARK if cell["n_undefined"] else "")
+    marks = (
+        (FAILED_MARK if cell["n_failed"] else "")
+        + (TIMEOUT_MARK if cell["n_timeout"] else "")
+        + (UNDEFINED_MARK if cell["n_undefined"] else "")
+    )
     if cell["n"] == 0:
-        return (ALL_FAILED if failed else NOT_APPLICABLE), "", marks
+        if cell["n_failed"] + cell["n_timeout"] == 0:
+            return NOT_APPLICABLE, "", marks
+        return (ALL_FAILED if cell["n_failed"] else ALL_TIMED_OUT), "", marks
     sd = format_number(cell["spread"], metric_spec) if np.isfinite(cell["spread"]) else ""
     return format_number(cell["mean"], metric_spec), sd, marks
 
@@ -193,10 +218,19 @@ def caption(summary: Summary, spec: dict[str, Any]) -> str:
     lo, hi = summary.n_datasets[0], summary.n_datasets[-1]
     n = str(lo) if lo == hi else f"{lo}-{hi}"
     what = "standard error" if spec["dispersion"] == "sem" else "standard deviation"
+    if lo >= MIN_TEST_N:
+        rule = (
+            "Bold: best mean per column within each setting group, and every method not "
+            f"significantly different from it (Welch two-sided t-test, p \u2265 {spec['alpha']:g})"
+        )
+    else:
+        rule = (
+            "Bold: best mean per column within each setting group; with fewer than "
+            f"{MIN_TEST_N} datasets per cell no significance test is made"
+        )
     text = (
-        f"Mean \u00b1 {what} over N = {n} test datasets per domain. Bold: best mean per column "
-        f"within each setting group, and every method not significantly different from it "
-        f"(Welch two-sided t-test, p \u2265 {spec['alpha']:g})."
+        f"Mean \u00b1 {what} over N = {n} test datasets per domain. {rule}; a group of one "
+        "method has no bold."
     )
     return f"{table['caption'].strip()} {text}".strip()
 
@@ -205,15 +239,20 @@ def footnote(summary: Summary, spec: dict[str, Any]) -> str:
     """Failure/timeout counts per method, domain and setting, and runs whose metric was
     undefined (NaN, e.g. SID of a cyclic graph); empty when there are none."""
     runs = summary.cells.drop_duplicates(["setting", "method", "domain"])
-    bad = runs[(runs["n_failed"] + runs["n_timeout"]) > 0]
     notes = []
-    if not bad.empty:
-        parts = [
-            f"{method_label(r.method, spec)} on {r.domain} ({r.setting}): "
-            f"{r.n_failed} failed, {r.n_timeout} timed out"
-            for r in bad.itertuples()
-        ]
-        notes.append(f"{FAILED_MARK} Runs excluded from the mean: " + "; ".join(parts) + ".")
+    for column, mark, what in (
+        ("n_failed", FAILED_MARK, "failed"),
+        ("n_timeout", TIMEOUT_MARK, "timed out"),
+    ):
+        bad = runs[runs[column] > 0]
+        if not bad.empty:
+            parts = [
+                f"{method_label(r.method, spec)} on {r.domain} ({r.setting}): {getattr(r, column)}"
+                for r in bad.itertuples()
+            ]
+            notes.append(
+                f"{mark} Runs that {what}, excluded from the mean: " + "; ".join(parts) + "."
+            )
     undefined = summary.cells[summary.cells["n_undefined"] > 0]
     if not undefined.empty:
         parts = [
@@ -278,7 +317,11 @@ def _latex_text(text: str) -> str:
 
 
 def _latex_marks(text: str) -> str:
-    return text.replace(FAILED_MARK, r"$^\dagger$").replace(UNDEFINED_MARK, r"$^\ddagger$")
+    return (
+        text.replace(FAILED_MARK, r"$^\dagger$")
+        .replace(TIMEOUT_MARK, r"$^\S$")
+        .replace(UNDEFINED_MARK, r"$^\ddagger$")
+    )
 
 
 def to_latex(summary: Summary, spec: dict[str, Any]) -> str:
