@@ -50,4 +50,4 @@ def test_library_log_noise_is_hidden_unless_verbose(tmp_path):
     assert "NumExpr" not in quiet and "libtpu" not in quiet and "xla_bridge" not in quiet
     assert "avici_core.model.cli_discover INFO" in quiet  # our own progress stays
     loud = stderr("-v", "discover", str(table), "--out", str(tmp_path / "o"))
-    assert "NumExpr" in loud or "xla_bridge" in loud
+    assert len(loud.splitlines()) > len(quiet.splitlines())  # the libraries' INFO lines too
