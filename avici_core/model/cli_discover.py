@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import textwrap
 import time
 from pathlib import Path
 
@@ -172,7 +173,8 @@ def draw_outputs(
         arrowsize=14,
         width=1.2,
     )
-    ax.set_title(title)
+    ax.set_title("\n".join(textwrap.wrap(title, width=int(7 * size))), fontsize=10)
+    ax.margins(0.15)  # room for the node circles at the edge of the layout
     ax.axis("off")
     fig.tight_layout()
     fig.savefig(out / "graph.png", dpi=150)
