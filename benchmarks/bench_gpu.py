@@ -25,34 +25,32 @@ from avici_core.model.network import ModelConfig, make_network
 from avici_core.model.train import TrainConfig, TrainState, _step_fn, batch_size_per_device
 
 
-def _best_time(fn, *args, repeats: int = 3) -> float:
-    jax.block_until_ready(fn(*args))  # compile and warm up
+def _measure(fn, *args, repeats: int = 3) -> tuple[float, float]:
+    """(best seconds of ``repeats`` warm calls, XLA's FLOP count) of ``jax.jit(fn)``, compiled
+    once."""
+    compiled = jax.jit(fn).lower(*args).compile()
+    jax.block_until_ready(compiled(*args))  # warm up
     best = float("inf")
     for _ in range(repeats):
         start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
+        jax.block_until_ready(compiled(*args))
         best = min(best, time.perf_counter() - start)
-    return best
-
-
-def _flops(jitted, *args) -> float:
-    return float(jitted.lower(*args).compile().cost_analysis()["flops"])
+    return best, float(compiled.cost_analysis()["flops"])
 
 
 def matmul_rate(size: int, dtype) -> float:
     """TFLOP/s of one ``size^3`` matrix product."""
     a = jnp.ones((size, size), dtype)
-    f = jax.jit(lambda a, b: a @ b)
-    return 2 * size**3 / _best_time(f, a, a) / 1e12
+    seconds, _ = _measure(lambda a, b: a @ b, a, a)
+    return 2 * size**3 / seconds / 1e12
 
 
 def forward_rate(config: ModelConfig, batch: int, n: int, d: int) -> dict[str, float]:
     net = make_network(config)
     params = net.init(jax.random.key(0), jnp.zeros((1, 4, d, 2)), False, False)
     x = jnp.asarray(np.random.default_rng(0).normal(size=(batch, n, d, 2)), jnp.float32)
-    f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
-    seconds = _best_time(f, params, x)
-    return {"seconds": seconds, "tflops": _flops(f, params, x) / seconds / 1e12}
+    seconds, flops = _measure(lambda p, x: net.apply(p, None, x, False, False), params, x)
+    return {"seconds": seconds, "tflops": flops / seconds / 1e12}
 
 
 def train_rate(config: TrainConfig, batch: int, n: int, d: int) -> dict[str, float]:
@@ -66,14 +64,9 @@ def train_rate(config: TrainConfig, batch: int, n: int, d: int) -> dict[str, flo
     x = jnp.asarray(rng.normal(size=(batch, n, d, 2)), jnp.float32)
     g = jnp.asarray(np.triu(rng.random((batch, d, d)) < 0.2, 1), jnp.int32)
     count = jnp.zeros(batch, bool)
-    step = jax.jit(_step_fn(config, net, optimizer))
-    key = jax.random.key(0)
-    seconds = _best_time(step, state, key, x, g, count)
-    return {
-        "seconds": seconds,
-        "steps_per_s": 1.0 / seconds,
-        "tflops": _flops(step, state, key, x, g, count) / seconds / 1e12,
-    }
+    step = _step_fn(config, net, optimizer)
+    seconds, flops = _measure(step, state, jax.random.key(0), x, g, count)
+    return {"seconds": seconds, "steps_per_s": 1.0 / seconds, "tflops": flops / seconds / 1e12}
 
 
 def main() -> None:

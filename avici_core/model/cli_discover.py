@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from avici_core.cli import command_parser
-from avici_core.data.dataset import check_observations
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "avici-small-v1"
@@ -58,7 +57,8 @@ def _layout(path: Path) -> tuple[str, bool]:
 
 
 def read_table(path: str | Path, *, what: str = "data") -> pd.DataFrame:
-    """A numeric table with named columns; every problem is reported with what to change."""
+    """A numeric table with named columns; every problem of its layout is reported with what to
+    change (its values are checked by the model, which names this file, row and column)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{what} file {path} not found")
@@ -82,10 +82,7 @@ def read_table(path: str | Path, *, what: str = "data") -> pd.DataFrame:
                 f"{path}, row {row + 1}, column {str(column)!r}: {df[column].iloc[row]!r} is not "
                 "a number; encode the column as numbers or drop it"
             )
-    check_observations(
-        df.to_numpy(dtype=np.float64), source=str(path), names=[str(c) for c in df.columns]
-    )
-    return df
+    return df  # values are checked once, by the model (check_observations, with these names)
 
 
 def load_inputs(data: str, interventions: str | None) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -98,12 +95,6 @@ def load_inputs(data: str, interventions: str | None) -> tuple[pd.DataFrame, np.
             f"{interventions}: the mask must have the data's header and shape {df.shape}, "
             f"got {mask.shape} with columns {list(mask.columns)}"
         )
-    check_observations(
-        df.to_numpy(dtype=np.float64),
-        mask.to_numpy(),
-        source=str(interventions),
-        names=[str(c) for c in df.columns],
-    )
     return df, mask.to_numpy()
 
 

@@ -396,10 +396,10 @@ def make_network(
             x = standardize(x, is_count_data)
         if not mixed_precision:
             return BaseModel(config)(x, is_training=is_training)
-        full = jmp.get_policy("params=float32,compute=float32,output=bfloat16")
+        layer_norm = jmp.get_policy("params=float32,compute=float32,output=bfloat16")
         with (
             hk.mixed_precision.push_policy(BaseModel, jmp.get_policy(MIXED_PRECISION)),
-            hk.mixed_precision.push_policy(hk.LayerNorm, full),
+            hk.mixed_precision.push_policy(hk.LayerNorm, layer_norm),
         ):
             return BaseModel(config)(x, is_training=is_training)
 

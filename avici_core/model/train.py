@@ -471,15 +471,16 @@ class Trainer:
         The run folder is locked for the whole run (a second trainer is refused), and a run
         that already finished returns its ``final.json`` unchanged.
         """
+        total = self.config.n_steps if n_steps is None else n_steps
         self.out.mkdir(parents=True, exist_ok=True)
         with ckpt.run_lock(self.out):
             final = self.out / "final.json"
-            if final.exists() and ckpt.read_json(final).get("step", 0) >= (
-                n_steps or self.config.n_steps
-            ):
-                log.info("%s already finished; %s left as it is", self.out, final)
-                return ckpt.read_json(final)
-            return self._run(self.config.n_steps if n_steps is None else n_steps)
+            if final.exists():
+                summary = ckpt.read_json(final)
+                if summary.get("step", 0) >= total:
+                    log.info("%s already finished; %s left as it is", self.out, final)
+                    return summary
+            return self._run(total)
 
     def _run(self, total: int) -> dict[str, Any]:
         cfg = self.config
