@@ -32,7 +32,7 @@ wildcard_constraints:
 localrules:
     all,
     aggregate_metrics,
-    make_tables,
+    make_table,
     make_figures,
 
 

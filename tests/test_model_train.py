@@ -27,6 +27,7 @@ from avici_core.model.network import make_network
 from avici_core.model.official import RestrictedUnpickler, restricted_load
 from avici_core.model.train import (
     TrainConfig,
+    Trainer,
     batch_size_per_device,
     curriculum,
     edge_metrics,
@@ -403,6 +404,24 @@ def test_max_minutes_stops_at_a_checkpoint_like_a_finished_run(tmp_path):
     assert ckpt.checkpoint_steps(tmp_path / "run") == [1] and "val/d5/params/auroc" in final["val"]
     with pytest.raises(ValueError, match="lr_warmup"):
         TrainConfig.from_dict({**raw, "lr_warmup": -1})
+
+
+def test_init_from_starts_a_run_from_another_runs_averaged_parameters(tmp_path):
+    first = TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 2, "n_workers": 0})
+    train(first, tmp_path / "first")
+    source, _ = ckpt.load_checkpoint(tmp_path / "first")
+    warm = TrainConfig.from_dict(
+        {**TINY_TRAIN, "n_workers": 0, "seed": 7, "init_from": str(tmp_path / "first")}
+    )
+    state = Trainer(warm, tmp_path / "warm").init_state()
+    flat = ckpt.flatten_tree(state.params)
+    assert flat.keys() == source["ave_params"].keys() and int(state.step) == 0
+    for key, value in flat.items():
+        np.testing.assert_array_equal(value, source["ave_params"][key])
+    assert not np.allclose(source["ave_params"][key], source["params"][key])  # not the raw ones
+    wider = TrainConfig.from_dict({**warm.to_dict(), "dim": 24})
+    with pytest.raises(ValueError, match="init_from .* has shape"):
+        Trainer(wider, tmp_path / "wider").init_state()
 
 
 def test_infer_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(

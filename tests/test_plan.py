@@ -73,7 +73,7 @@ def test_parse_dry_run_reads_rule_wildcards_threads_and_gpus():
         (Job("train_model", {"model": "quick"}), 60),
         (Job("train_model", {"model": "gene"}, runtime_min=120), 3600),
         (Job("simulate_dataset", {"domain": "x", "seed": "0"}), 10),
-        (Job("make_tables"), 7),
+        (Job("make_table"), 7),
     ],
 )
 def test_job_seconds_lookup_order(job: Job, seconds: float):
@@ -120,7 +120,7 @@ def test_plan_command_on_the_quick_config(tmp_path: Path, capsys: pytest.Capture
     assert rows["run_method"][0] == "18" and rows["simulate_dataset"][0] == "6"
     assert rows["infer_avici"][0] == "4"  # 2 domains x obs, int
     assert rows["score_predictions"][0] == "10"  # 2 domains x 5 (setting, method) pairs
-    assert rows["total"][0] == "42"
+    assert rows["total"][0] == "44"  # + aggregate, 3 tables, figures, all
     assert "train_model" not in rows  # the shipped model: nothing to train
     assert float(rows["total"][2]) == 0.0  # no GPU job in the quick config
 

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from avici_core.baselines.prediction import Prediction, save_prediction
 from avici_core.data.dataset import Dataset, save_dataset
-from avici_core.report import cli_figures
+from avici_core.report import cli_figures, figures
 from avici_core.report.figures import expected_calibration_error, reliability
+from avici_core.report.spec import load_tables_spec
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,6 +75,7 @@ def write_run(
             ("f1", rng.uniform()),
             ("auroc", rng.uniform()),
             ("shd", 3.0),
+            ("sid", rng.uniform(0, 20)),
             ("walltime_s", 0.1 * d),
         ):
             rows.append(
@@ -114,7 +117,10 @@ def test_figures_command_writes_every_figure(tmp_path: Path):
         ]
     )
     assert rc == 0
-    for name in ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps"):
+    # d = 5 and 8 are one family only if named as size variants; here they are two families
+    made = {"box_sid", "box_f1", "calibration", "heatmaps"}
+    assert {p.stem for p in out.glob("*.png")} == made
+    for name in made:
         for ext in ("pdf", "png"):
             assert (out / f"{name}.{ext}").stat().st_size > 1000, name
     curves = pd.read_csv(out / "calibration.csv")
@@ -135,3 +141,40 @@ def test_runs_on_the_tuning_stream_are_read_from_their_own_files(tmp_path: Path)
     assert sorted(sizes["seed"]) == [0, 1] and (sizes["n_vars"] == 5).all()
     with pytest.raises(FileNotFoundError, match="seed 7"):
         cli_figures.run_file(tmp_path / "data" / "small", 7)
+
+
+def test_sweep_figures_need_two_sizes_in_one_family_and_never_pool_families():
+    sizes = pd.DataFrame(
+        {
+            "domain": ["lin-gauss", "lin-gauss-d50", "rff-gauss", "sachs"],
+            "n_vars": [20, 50, 20, 0],
+            "n_rows": [1000, 1000, 1000, 0],
+        }
+    )
+    assert figures.domain_family("lin-gauss-d50") == "lin-gauss"
+    assert figures.domain_family("linear-d30-ood") == "linear-d30-ood"
+    assert figures.sweep_families(sizes, "n_vars") == {"lin-gauss": ["lin-gauss", "lin-gauss-d50"]}
+    assert figures.sweep_families(sizes, "n_rows") == {}
+    spec = load_tables_spec(REPO / "config" / "tables.yaml")
+    assert figures.figure_names(spec, sizes) == [
+        "box_sid",
+        "box_f1",
+        "auc_vs_d",
+        "walltime_vs_d",
+        "calibration",
+        "heatmaps",
+    ]
+    assert figures.figure_names(spec, sizes.iloc[[0, 2]]) == [
+        "box_sid",
+        "box_f1",
+        "calibration",
+        "heatmaps",
+    ]
+
+
+def test_a_tall_figure_is_saved_small_enough_for_the_report_viewer(tmp_path: Path):
+    fig, _ = figures.panel_grid(24)  # 6 rows of panels
+    assert figures.png_dpi(fig) < 200
+    figures.save(fig, tmp_path, "tall")
+    width, height = Image.open(tmp_path / "tall.png").size
+    assert width <= figures.VIEWER_PX[0] and height <= figures.VIEWER_PX[1]

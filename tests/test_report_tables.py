@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from html.parser import HTMLParser
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from avici_core.report.tables import (
     format_number,
     summarize,
     to_csv_frame,
+    to_html,
     to_latex,
     to_markdown,
 )
@@ -278,3 +280,57 @@ def test_undefined_values_of_successful_runs_are_counted_not_dropped():
     assert "0.600 \u00b1 0.100\u2021" in md
     assert "\u2021 Runs whose metric is undefined: PC F1 on lin (obs): 1." in md
     assert r"$^\ddagger$" in to_latex(s, spec)
+
+
+class CellParser(HTMLParser):
+    """(tag, class, text) of every th/td, in document order."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: list[list[str]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("th", "td"):
+            self.cells.append([tag, dict(attrs).get("class") or "", ""])
+            self.inside = True
+
+    def handle_endtag(self, tag):
+        self.inside = self.inside and tag not in ("th", "td")
+
+    def handle_data(self, data):
+        if self.inside:
+            self.cells[-1][2] += data.strip()
+
+
+def test_html_table_matches_the_markdown_and_marks_direction_bold_and_failures():
+    rng = np.random.default_rng(2)
+    df = frame(
+        *[
+            rows("lin", st, m, met, rng.uniform(0, 1, 6) * (10 if met == "shd" else 1))
+            for st in ("obs", "int")
+            for m in ("pc", "avici")
+            for met in ("f1", "shd")
+            if not (m == "pc" and st == "int")
+        ],
+        [{**r, "seed": 99} for r in rows("lin", "obs", "pc", "f1", [np.nan], status="failed")],
+    )
+    spec = make_spec()
+    s = summarize(df, "t", spec)
+    page = to_html(s, spec)
+    parser = CellParser()
+    parser.feed(page)
+    heads = [t for tag, _, t in parser.cells if tag == "th"]
+    assert heads[:4] == ["method", "lin", "F1 \u2191", "SHD \u2193"]
+    assert heads[4:] == ["observational", "interventional"]
+    data = [(cls, t) for tag, cls, t in parser.cells if tag == "td"]
+    md = parse_markdown(to_markdown(s, spec))
+    want = [
+        (bold, text)
+        for row in md.iloc[:, 1:].itertuples(index=False)
+        for bold, text in [(False, row[0])]
+        + [(c.startswith("**"), c.replace("**", "")) for c in row[1:]]
+    ]
+    assert [(cls == "best", t) for cls, t in data] == want
+    assert "Welch two-sided t-test" in page and "<sup>\u2020</sup>" in page
+    assert "Runs that failed" in page and page.startswith("<!DOCTYPE html>")

@@ -79,7 +79,7 @@ def test_dry_run_default_config_is_complete(wf: Path):
         "run_method",
         "score_predictions",
         "aggregate_metrics",
-        "make_tables",
+        "make_table",
         "make_figures",
         "all",
     ):
@@ -100,7 +100,8 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     assert jobs["run_method"] == 2 * 3 * (n_runs - n_avici)  # per dataset
     assert jobs["infer_avici"] == 2 * n_avici  # AVICI: one job per (domain, setting), 3 seeds
     assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
-    assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
+    assert jobs["aggregate_metrics"] == jobs["make_figures"] == 1
+    assert jobs["make_table"] == 3  # one per table of config/tables.yaml
 
 
 def test_one_scoring_job_scores_every_seed_of_its_method(wf: Path):

@@ -13,15 +13,19 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from PIL import Image
 from test_workflow import copy_workflow, jobs_by_rule, snakemake
 
 from avici_core.report.aggregate import read_metrics_csv
 
 pytestmark = pytest.mark.slow
-FIGURES = ("boxplots", "auc_vs_d", "auc_vs_n", "walltime_vs_d", "calibration", "heatmaps")
+# two domains at one d and n: no sweep figure (auc_vs_d and the like need two sizes)
+FIGURES = ("box_sid", "box_f1", "calibration", "heatmaps")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_quick_config_end_to_end(tmp_path: Path):
@@ -45,6 +49,7 @@ def test_quick_config_end_to_end(tmp_path: Path):
     assert "AVICI (small-v1)" in md and "| interventional |" in md.replace("  ", " ").replace(
         "  ", " "
     )
+    assert {p.stem for p in (wf / "results" / "figures").glob("*.png")} == set(FIGURES)
     for name in FIGURES:
         for ext in ("pdf", "png"):
             assert (wf / "results" / "figures" / f"{name}.{ext}").stat().st_size > 1000
@@ -57,8 +62,29 @@ def test_quick_config_end_to_end(tmp_path: Path):
     assert rep.returncode == 0, rep.stderr[-3000:]
     html = (wf / "report.html").read_text(errors="replace")
     assert "[&#39;" not in html and "['lin-gauss'" not in html  # no Python lists on the home page
-    for name in (*FIGURES, "benchmark.md", "benchmark.csv"):
+    for name in (*FIGURES, "benchmark.html", "benchmark.md", "benchmark.csv"):
         assert name in html, name
+    assert "d = 20, n = 1000 rows" in html  # the home page states the sizes
+    # every page of the report, screenshotted in headless Chromium (look at them: OUT below)
+    out = tmp_path / "screenshots"
+    shots = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "screenshot_report.py"),
+            str(wf / "report.html"),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert shots.returncode == 0, shots.stdout + shots.stderr
+    pages = sorted(p.name for p in out.glob("*.png"))
+    tables = ("benchmark", "probabilities", "walltime")
+    assert len(pages) == 3 + len(tables) + len(FIGURES), pages  # home, 2 categories, views
+    for page in out.glob("*.png"):
+        pixels = np.asarray(Image.open(page).convert("L"), dtype=float)
+        assert pixels.std() > 5, f"{page.name} is blank"
 
 
 def test_killed_run_resumes_without_redoing_finished_jobs(tmp_path: Path):

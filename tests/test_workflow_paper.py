@@ -87,7 +87,8 @@ def test_full_overlay_job_counts(wf: Path):
     assert jobs["score_predictions"] == expected_score_groups() == 271
     assert jobs["simulate_dataset"] == expected_datasets(None) == 741
     assert jobs["train_model"] == 10  # linear, rff, gene + 7 RFF ablations
-    assert jobs["aggregate_metrics"] == jobs["make_tables"] == jobs["make_figures"] == 1
+    assert jobs["aggregate_metrics"] == jobs["make_figures"] == 1
+    assert jobs["make_table"] == 24  # one per table of config/paper/tables.yaml
 
 
 def test_small_overlay_job_counts(wf: Path):

@@ -81,6 +81,9 @@ class TrainConfig:
       val_n_vars, val_n_datasets: fixed validation sets (per d).
       seed: the only source of randomness.
       n_workers: data-generating processes (0: generate in the training process).
+      init_from: a model folder (an exported model or a training run) whose parameters start
+        this run (a warm start: the optimizer, step and data stream start fresh); its network
+        must have this config's shapes. ``None``: random initialisation.
       mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
         (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
@@ -125,6 +128,7 @@ class TrainConfig:
     n_workers: int = 4
     max_minutes: float | None = None
     mixed_precision: bool = False
+    init_from: str | None = None
 
     def __post_init__(self) -> None:
         if not self.domains:
@@ -334,6 +338,17 @@ def _pool_spec(config: TrainConfig) -> PoolSpec:
     )
 
 
+def warm_start_params(source: str | Path, template: Any) -> Any:
+    """The averaged (else raw) parameters of the latest checkpoint in ``source``, shaped like
+    ``template``; a network of another shape is refused by name of the first differing array."""
+    trees, _ = ckpt.load_checkpoint(source)
+    flat = trees.get("ave_params", trees.get("params"))
+    if flat is None:
+        raise ValueError(f"init_from: {source} holds no params or ave_params")
+    log.info("warm start from %s", source)
+    return ckpt.unflatten_like(template, flat, what=f"params of init_from {source}")
+
+
 class Trainer:
     """Owns the jitted step, the sharding, the data pools and the checkpoint directory."""
 
@@ -357,6 +372,8 @@ class Trainer:
         d = min(self.config.n_vars)
         x = jnp.zeros((1, 4, d, 2))
         params = self.net.init(jax.random.fold_in(self.base_key, 2**31 - 1), x, False, False)
+        if self.config.init_from is not None:
+            params = warm_start_params(self.config.init_from, params)
         ave = jax.tree_util.tree_map(jnp.copy, params)  # own buffers: the step donates its state
         return TrainState(
             jnp.zeros((), jnp.int32), params, self.optimizer.init(params), ave, init_dual()

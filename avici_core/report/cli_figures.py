@@ -1,7 +1,10 @@
 """``python -m avici_core figures --metrics all.csv --spec config/tables.yaml --predictions DIR
---data DIR --out-dir DIR``
+--data DIR --out-dir DIR [--figure NAME ...]``
 
-Writes boxplots, auc_vs_d, auc_vs_n, walltime_vs_d, calibration and heatmaps as PDF and PNG, and
+Writes each figure as PDF and PNG: ``box_<metric>`` per box-plot metric, ``auc_vs_d``,
+``auc_vs_n`` and ``walltime_vs_d`` where the selection sweeps that size, ``calibration`` and
+``heatmaps`` (default: every figure the selection supports, ``figures.figure_names``; the
+workflow names them, as it must know its outputs before the data exist), and
 ``calibration.csv`` (the reliability bins). Prediction and dataset files are found from the rows
 of the metrics file: ``DIR/<domain>/<setting>/<method>/<seed>.npz`` and ``DIR/<domain>/<seed>.npz``.
 """
@@ -124,35 +127,33 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--predictions", required=True, help="root folder of prediction files")
     parser.add_argument("--data", required=True, help="root folder of dataset files")
     parser.add_argument("--out-dir", required=True, help="folder for the figures")
+    parser.add_argument(
+        "--figure", action="append", metavar="NAME", help="draw only this figure (repeatable)"
+    )
     args = parser.parse_args(argv)
     spec = load_tables_spec(args.spec)
     pred_root, data_root = Path(args.predictions), Path(args.data)
     df = read_metrics_csv(args.metrics)
     runs = df[["domain", "setting", "method", "seed"]].drop_duplicates()
-    df = df.merge(dataset_sizes(runs, data_root), on=["domain", "seed"], how="left")
+    sizes = dataset_sizes(runs, data_root)
+    df = df.merge(sizes, on=["domain", "seed"], how="left")
     fig_spec = spec["figures"]
-    curves = calibration_table(runs, pred_root, data_root, fig_spec["calibration_bins"])
-    write_csv_atomic(curves, Path(args.out_dir) / "calibration.csv")
-    made = {
-        "boxplots": figures.boxplots(df, spec),
-        "auc_vs_d": figures.versus(
-            df, spec, metrics=fig_spec["curve_metrics"], x="n_vars", xlabel="variables d"
-        ),
-        "auc_vs_n": figures.versus(
-            df, spec, metrics=fig_spec["curve_metrics"], x="n_rows", xlabel="rows n"
-        ),
-        "walltime_vs_d": figures.versus(
-            df,
-            spec,
-            metrics=[fig_spec["walltime_metric"]],
-            x="n_vars",
-            xlabel="variables d",
-            log_y=True,
-        ),
-        "calibration": figures.calibration(curves, spec),
-        "heatmaps": figures.heatmaps(heatmap_panels(runs, pred_root, data_root, spec)),
-    }
-    for name, fig in made.items():
+    names = args.figure or figures.figure_names(spec, sizes.drop_duplicates("domain"))
+    for name in names:
+        if name == "calibration":
+            curves = calibration_table(runs, pred_root, data_root, fig_spec["calibration_bins"])
+            write_csv_atomic(curves, Path(args.out_dir) / "calibration.csv")
+            fig = figures.calibration(curves, spec)
+        elif name == "heatmaps":
+            fig = figures.heatmaps(heatmap_panels(runs, pred_root, data_root, spec))
+        elif name in figures.SWEEPS:
+            fig = figures.versus(df, spec, figure=name)
+        elif name.startswith("box_") and name[4:] in spec["metrics"]:
+            fig = figures.boxplot(df, spec, name[4:])
+        else:
+            parser.error(
+                f"unknown figure {name!r}; known: {', '.join(figures.figure_names(spec, sizes))}"
+            )
         figures.save(fig, args.out_dir, name)
-    log.info("wrote %d figures to %s", len(made), args.out_dir)
+    log.info("wrote %d figures to %s", len(names), args.out_dir)
     return 0

@@ -1,8 +1,11 @@
 """Figures from the long metrics frame and the prediction files (pipeline.md §5.3).
 
-Every figure uses one fixed method order and colour (``config/tables.yaml: methods``), is saved as
-PDF (paper) and PNG (report), and draws an explanatory placeholder instead of crashing when the
-selection has nothing to show (e.g. no method with edge probabilities).
+One figure per question: a box plot per metric (panels per domain and setting), a sweep figure
+(metric against d or n) only where a family of domains (``lin-gauss``, ``lin-gauss-d50``) has two
+sizes or more, calibration with its bin counts, heat maps. Every figure uses one fixed method order
+and colour (``config/tables.yaml: methods``), is saved as PDF (paper) and PNG (report, sized to fit
+its viewer), and draws an explanatory placeholder instead of crashing when the selection has
+nothing to show (e.g. no method with edge probabilities).
 
 Shapes: d variables; probabilities and graphs are [d, d] with entry (i, j) the edge i -> j.
 """
@@ -10,7 +13,9 @@ Shapes: d variables; probabilities and graphs are [d, d] with entry (i, j) the e
 from __future__ import annotations
 
 import logging
+import math
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -24,7 +29,7 @@ import pandas as pd
 import seaborn as sns
 
 from avici_core.io import atomic_path
-from avici_core.report.tables import method_label, method_order
+from avici_core.report.tables import SETTING_NAMES, method_label, method_order
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +45,72 @@ def palette(methods: Iterable[str], spec: dict[str, Any]) -> dict[str, str]:
     return {method_label(m, spec): colors.get(m) or next(spare, "#333333") for m in ordered}
 
 
+SIZE_SUFFIX = re.compile(r"-[dn]\d+$")  # lin-gauss-d50: lin-gauss at d = 50
+SWEEPS = {  # figure -> (size column, metrics key of the figures spec, x label, log y)
+    "auc_vs_d": ("n_vars", "curve_metrics", "variables d", False),
+    "auc_vs_n": ("n_rows", "curve_metrics", "rows n", False),
+    "walltime_vs_d": ("n_vars", "walltime_metric", "variables d", True),
+}
+MAX_COLUMNS = 4  # panels per figure row
+PANEL_IN = (WIDTH_IN / MAX_COLUMNS, 1.55)  # width, height of one panel [in]
+VIEWER_PX = (1300, 860)  # the largest PNG the Snakemake report shows without scrolling
+
+
+def domain_family(domain: str) -> str:
+    """The domain a size variant belongs to: ``lin-gauss-d50`` and ``lin-gauss`` are one family.
+
+    A sweep figure puts the members of one family on one x axis and never pools families.
+    """
+    return SIZE_SUFFIX.sub("", domain)
+
+
+def sweep_families(sizes: pd.DataFrame, column: str) -> dict[str, list[str]]:
+    """Families whose domains take at least two values of ``column`` (``n_vars`` or ``n_rows``).
+
+    ``sizes`` has one row per domain (columns domain, n_vars, n_rows); a size of 0 (unknown
+    before loading, e.g. real data) never makes a sweep.
+    """
+    known = sizes[sizes[column] > 0]
+    families: dict[str, list[str]] = {}
+    for fam, group in known.groupby(known["domain"].map(domain_family), sort=True):
+        if group[column].nunique() >= 2:
+            families[fam] = sorted(group["domain"].unique())
+    return families
+
+
+def figure_names(spec: dict[str, Any], sizes: pd.DataFrame) -> list[str]:
+    """Every figure the selection supports: a box plot per metric, a sweep figure only where
+    some family of domains has two sizes or more, calibration and heat maps."""
+    names = [f"box_{m}" for m in spec["figures"]["boxplot_metrics"]]
+    names += [n for n, (column, *_) in SWEEPS.items() if sweep_families(sizes, column)]
+    return [*names, "calibration", "heatmaps"]
+
+
+def metric_title(metric: str, spec: dict[str, Any]) -> str:
+    """``AUROC (higher is better)``: the display name and which way is better."""
+    m = spec["metrics"].get(metric, {"higher_is_better": True})
+    return f"{m.get('label', metric)} ({'higher' if m['higher_is_better'] else 'lower'} is better)"
+
+
 def labelled(df: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
-    """Add display columns: method label and 'label (setting)'."""
+    """Add the display column ``label`` (the method's name in tables and legends)."""
     labels = {m: method_label(m, spec) for m in df["method"].unique()}
     return df.assign(label=df["method"].map(labels))
+
+
+def panel_grid(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
+    """Up to ``MAX_COLUMNS`` panels per row; unused axes are hidden by the caller."""
+    cols = min(MAX_COLUMNS, n_panels)
+    rows = math.ceil(n_panels / cols)
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(max(WIDTH_IN * cols / MAX_COLUMNS, 2.6), PANEL_IN[1] * rows + 0.5),
+        squeeze=False,
+    )
+    for ax in axes.flat[n_panels:]:
+        ax.set_axis_off()
+    return fig, axes.flat[:n_panels]
 
 
 def placeholder(message: str) -> plt.Figure:
@@ -58,77 +125,110 @@ def ok_rows(df: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
     return sel[np.isfinite(sel["value"])]
 
 
-def boxplots(df: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
-    """One box per method for each domain (columns) and metric/setting (rows)."""
-    metrics = spec["figures"]["boxplot_metrics"]
-    data = labelled(ok_rows(df, metrics), spec)
+def boxplot(df: pd.DataFrame, spec: dict[str, Any], metric: str) -> plt.Figure:
+    """``metric`` per test dataset: one panel per (domain, setting), one box per method that ran
+    there (no empty slots), colours fixed per method."""
+    data = labelled(ok_rows(df, [metric]), spec)
     if data.empty:
-        return placeholder(f"no successful runs with metrics {metrics}")
-    names = {m: spec["metrics"].get(m, {}).get("label", m) for m in metrics}
-    data = data.assign(panel=data["metric"].map(names) + " (" + data["setting"] + ")")
-    panels = [f"{names[m]} ({s})" for s in ("obs", "int") for m in metrics]
+        return placeholder(f"no successful run has metric {metric}")
     colors = palette(data["method"].unique(), spec)
-    grid = sns.catplot(
-        data=data,
-        kind="box",
-        x="label",
-        y="value",
-        hue="label",
-        order=list(colors),
-        hue_order=list(colors),
-        palette=colors,
-        col="domain",
-        row="panel",
-        row_order=[p for p in panels if p in set(data["panel"])],
-        sharey=False,
-        height=1.8,
-        aspect=1.3,
-        legend=False,
-        linewidth=0.6,
-        fliersize=2,
-    )
-    grid.set_titles("{row_name} | {col_name}").set_axis_labels("", "")
-    for ax in grid.axes.flat:
-        ax.tick_params(axis="x", labelrotation=45)
-    return grid.figure
+    panels = [
+        (domain, setting)
+        for domain in sorted(data["domain"].unique())
+        for setting in ("obs", "int")
+        if ((data["domain"] == domain) & (data["setting"] == setting)).any()
+    ]
+    fig, axes = panel_grid(len(panels))
+    for ax, (domain, setting) in zip(axes, panels):
+        sub = data[(data["domain"] == domain) & (data["setting"] == setting)]
+        order = [label for label in colors if label in set(sub["label"])]
+        sns.boxplot(
+            data=sub,
+            x="label",
+            y="value",
+            hue="label",
+            order=order,
+            hue_order=order,
+            palette=colors,
+            ax=ax,
+            linewidth=0.6,
+            legend=False,
+            showfliers=False,
+        )
+        sns.stripplot(
+            data=sub, x="label", y="value", order=order, ax=ax, color="k", size=2, jitter=0.15
+        )
+        ax.set_title(f"{domain} ({SETTING_NAMES[setting]})", fontsize=7)
+        ax.set(xlabel="", ylabel="")
+        ax.tick_params(axis="x", labelrotation=40, labelsize=6)
+        ax.tick_params(axis="y", labelsize=6)
+        for tick in ax.get_xticklabels():
+            tick.set_horizontalalignment("right")
+    fig.suptitle(f"{metric_title(metric, spec)}, one point per test dataset", fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
-def versus(
-    df: pd.DataFrame,
-    spec: dict[str, Any],
-    *,
-    metrics: list[str],
-    x: str,
-    xlabel: str,
-    log_y: bool = False,
-) -> plt.Figure:
-    """Mean ± standard error of ``metrics`` against a size column (n_vars or n_rows)."""
+def versus(df: pd.DataFrame, spec: dict[str, Any], *, figure: str) -> plt.Figure:
+    """Mean ± standard error of a metric against a size, one panel per (family of domains,
+    metric, setting) whose domains take two sizes or more; families are never pooled."""
+    column, key, xlabel, log_y = SWEEPS[figure]
+    metrics = spec["figures"][key]
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     data = labelled(ok_rows(df, metrics), spec)
-    if data.empty:
-        return placeholder(f"no successful runs with metrics {metrics}")
+    families = sweep_families(data.drop_duplicates("domain"), column) if not data.empty else {}
+    if not families:
+        return placeholder(f"no family of domains with two values of {xlabel} or more")
     colors = palette(data["method"].unique(), spec)
-    grid = sns.catplot(
-        data=data,
-        kind="point",
-        x=x,
-        y="value",
-        hue="label",
-        hue_order=list(colors),
-        palette=colors,
-        col="metric",
-        row="setting",
-        errorbar="se",
-        sharey=False,
-        height=1.9,
-        aspect=1.3,
-        markersize=3,
-        linewidth=1,
-    )
-    grid.set_titles("{col_name} ({row_name})").set_axis_labels(xlabel, "")
-    if log_y:
-        for ax in grid.axes.flat:
+    panels = [
+        (fam, metric, setting)
+        for fam, domains in families.items()
+        for metric in metrics
+        for setting in ("obs", "int")
+        if (
+            data["domain"].isin(domains) & (data["metric"] == metric) & (data["setting"] == setting)
+        ).any()
+    ]
+    fig, axes = panel_grid(len(panels))
+    for ax, (fam, metric, setting) in zip(axes, panels):
+        sub = data[
+            data["domain"].isin(families[fam])
+            & (data["metric"] == metric)
+            & (data["setting"] == setting)
+        ]
+        stats = sub.groupby(["label", column])["value"].agg(["mean", "sem"]).reset_index()
+        for label in (lab for lab in colors if lab in set(stats["label"])):
+            line = stats[stats["label"] == label]
+            ax.errorbar(
+                line[column],
+                line["mean"],
+                yerr=line["sem"].fillna(0.0),
+                marker="o",
+                ms=3,
+                lw=1,
+                capsize=2,
+                color=colors[label],
+                label=label,
+            )
+        ax.set_xticks(sorted(sub[column].unique()))
+        ax.set_title(f"{fam} ({SETTING_NAMES[setting]})", fontsize=7)
+        ax.set_xlabel(xlabel, fontsize=7)
+        ax.set_ylabel(spec["metrics"].get(metric, {}).get("label", metric), fontsize=7)
+        ax.tick_params(labelsize=6)
+        if log_y:
             ax.set_yscale("log")
-    return grid.figure
+    handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=min(len(handles), 5),
+        fontsize=6,
+        frameon=False,
+    )
+    fig.suptitle("Mean ± standard error over test datasets", fontsize=8)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    return fig
 
 
 def reliability(probs: np.ndarray, truth: np.ndarray, n_bins: int) -> pd.DataFrame:
@@ -162,20 +262,30 @@ def expected_calibration_error(bins: pd.DataFrame) -> float:
 
 
 def calibration(curves: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
-    """Reliability curves per method and setting (``curves`` from ``calibration_table``)."""
+    """Reliability curves per method and setting (``curves`` from ``calibration_table``), above
+    the number of edges in each bin: a low ECE from a mass of near-zero bins shows as such."""
     if curves.empty:
         return placeholder("no method with edge probabilities in this selection")
     colors = palette(curves["method"].unique(), spec)
     settings = sorted(curves["setting"].unique(), reverse=True)  # obs, int
-    fig, axes = plt.subplots(1, len(settings), figsize=(WIDTH_IN, WIDTH_IN / 2), squeeze=False)
-    for ax, setting in zip(axes[0], settings):
+    n_bins = spec["figures"]["calibration_bins"]
+    fig, axes = plt.subplots(
+        2,
+        len(settings),
+        figsize=(WIDTH_IN, 4.4),
+        squeeze=False,
+        sharex=True,
+        gridspec_kw={"height_ratios": [2.2, 1]},
+    )
+    for col, setting in enumerate(settings):
+        top, bottom = axes[0, col], axes[1, col]
         for method in method_order(list(curves["method"].unique()), spec):
             c = curves[(curves["method"] == method) & (curves["setting"] == setting)]
             if c.empty:
                 continue
             label = method_label(method, spec)
             ece = expected_calibration_error(c)
-            ax.plot(
+            top.plot(
                 c["confidence"],
                 c["accuracy"],
                 "o-",
@@ -183,15 +293,20 @@ def calibration(curves: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
                 color=colors[label],
                 label=f"{label} (ECE {ece:.3f})",
             )
-        ax.plot([0, 1], [0, 1], "k--", lw=0.8)
-        ax.set(
-            xlim=(0, 1),
-            ylim=(0, 1),
-            xlabel="predicted p(edge)",
-            ylabel="fraction of true edges",
-            title=setting,
-        )
-        ax.legend(fontsize=6, loc="upper left")
+            edges = np.arange(n_bins + 1) / n_bins
+            counts = np.zeros(n_bins)
+            counts[c["bin"].to_numpy(int)] = c["count"].to_numpy()
+            bottom.stairs(counts, edges, color=colors[label], lw=1)
+        top.plot([0, 1], [0, 1], "k--", lw=0.8)
+        top.set(xlim=(0, 1), ylim=(0, 1))
+        top.set_title(SETTING_NAMES[setting], fontsize=8)
+        top.set_ylabel("fraction of true edges", fontsize=7)
+        top.legend(fontsize=6, loc="upper left")
+        bottom.set_yscale("log")
+        bottom.set_xlabel("predicted p(edge)", fontsize=7)
+        bottom.set_ylabel("edges in bin", fontsize=7)
+        for ax in (top, bottom):
+            ax.tick_params(labelsize=6)
     fig.tight_layout()
     return fig
 
@@ -222,15 +337,23 @@ def heatmaps(panels: list[tuple[str, str, np.ndarray | None]]) -> plt.Figure:
             continue
         image = ax.imshow(mat, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
     if image is not None:
-        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
+        bar.ax.tick_params(labelsize=6)
     return fig
 
 
+def png_dpi(fig: plt.Figure) -> float:
+    """200 dpi, less for a figure that would otherwise not fit the report viewer (``VIEWER_PX``):
+    the viewer centres an image, so a taller one loses its top row to the scroll area."""
+    width, height = fig.get_size_inches()
+    return min(200.0, VIEWER_PX[0] / width, VIEWER_PX[1] / height)
+
+
 def save(fig: plt.Figure, out_dir: str | os.PathLike, name: str) -> None:
-    """PDF for the paper, PNG (200 dpi) for the report."""
+    """PDF for the paper, PNG (at most 200 dpi, see ``png_dpi``) for the report."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for ext, kwargs in (("pdf", {}), ("png", {"dpi": 200})):
+    for ext, kwargs in (("pdf", {}), ("png", {"dpi": png_dpi(fig)})):
         with atomic_path(out / f"{name}.{ext}") as tmp:
             fig.savefig(tmp, format=ext, bbox_inches="tight", **kwargs)
     plt.close(fig)

@@ -5,13 +5,15 @@ and spread (SEM or std) over test datasets of the runs that succeeded. The best 
 bold within each setting group, together with every method not significantly different from it
 (Welch two-sided t-test, p >= alpha), when every cell has at least 5 values (else only the best
 mean); a group of one method is never bold. Failed or timed-out runs never vanish: a cell whose
-runs all failed or timed out says which, and footnotes count failures and timeouts apart. Outputs: Markdown, LaTeX (booktabs) and
-a CSV with the numbers.
+runs all failed or timed out says which, and footnotes count failures and timeouts apart.
+Outputs: an HTML page (what the Snakemake report shows), Markdown, LaTeX (booktabs) and a CSV
+with the numbers.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import html
 import math
 from typing import Any
 
@@ -293,6 +295,84 @@ def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
     table = pd.DataFrame(body, columns=header).to_markdown(index=False)
     note = footnote(summary, spec)
     return f"{caption(summary, spec)}\n\n{table}\n" + (f"\n{note}\n" if note else "")
+
+
+HTML_STYLE = """
+body { font-family: system-ui, sans-serif; font-size: 14px; margin: 16px; color: #1a1a1a; }
+table { border-collapse: collapse; }
+caption { caption-side: top; text-align: left; max-width: 60em; padding-bottom: 8px; }
+th, td { padding: 3px 10px; text-align: right; white-space: nowrap; }
+th { font-weight: 600; }
+th.method, td.method { text-align: left; }
+thead tr:first-child th[colspan] { text-align: center; }
+thead tr:first-child th { border-top: 2px solid #333; }
+thead tr:last-child th { border-bottom: 1px solid #333; }
+tr.group th { text-align: left; font-style: italic; font-weight: normal; padding-top: 8px;
+  border-bottom: 1px solid #bbb; }
+tbody:last-of-type tr:last-child td { border-bottom: 2px solid #333; }
+td.best { font-weight: 700; }
+p.note { max-width: 60em; font-size: 12px; }
+"""
+
+
+def metric_heading(metric: str, spec: dict[str, Any]) -> str:
+    """Display name with the direction that is better: ``AUROC ↑``, ``SHD ↓``."""
+    m = spec["metrics"][metric]
+    return f"{m.get('label', metric)} {'↑' if m['higher_is_better'] else '↓'}"
+
+
+def to_html(summary: Summary, spec: dict[str, Any]) -> str:
+    """A standalone HTML page: the table with its caption, one body per setting, footnotes."""
+    cells = _lookup(summary)
+    esc = html.escape
+    k = len(summary.metrics)
+    head = [
+        "<tr><th class=method rowspan=2>method</th>"
+        + "".join(f"<th colspan={k}>{esc(d)}</th>" for d in summary.domains)
+        + "</tr>",
+        "<tr>"
+        + "".join(
+            f"<th>{esc(metric_heading(m, spec))}</th>"
+            for _ in summary.domains
+            for m in summary.metrics
+        )
+        + "</tr>",
+    ]
+    bodies = []
+    for setting in dict.fromkeys(s for s, _ in summary.rows):
+        lines = [
+            f"<tr class=group><th colspan={1 + k * len(summary.domains)}>"
+            f"{SETTING_NAMES[setting]}</th></tr>"
+        ]
+        for _, method in (r for r in summary.rows if r[0] == setting):
+            row = [f"<td class=method>{esc(method_label(method, spec))}</td>"]
+            for d in summary.domains:
+                for m in summary.metrics:
+                    cell = cells[(setting, method, d, m)]
+                    mean, sd, marks = cell_parts(cell, spec["metrics"][m])
+                    text = esc(f"{mean} ± {sd}" if sd else mean)
+                    sup = f"<sup>{esc(marks)}</sup>" if marks else ""
+                    css = " class=best" if cell["bold"] else ""
+                    row.append(f"<td{css}>{text}{sup}</td>")
+            lines.append("<tr>" + "".join(row) + "</tr>")
+        bodies.append("<tbody>\n" + "\n".join(lines) + "\n</tbody>")
+    note = footnote(summary, spec)
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en"><head><meta charset="utf-8">',
+            f"<title>{esc(summary.table_id)}</title>",
+            f"<style>{HTML_STYLE}</style></head><body>",
+            "<table>",
+            f"<caption><b>{esc(summary.table_id)}.</b> {esc(caption(summary, spec))}</caption>",
+            "<thead>\n" + "\n".join(head) + "\n</thead>",
+            *bodies,
+            "</table>",
+            f"<p class=note>{esc(note)}</p>" if note else "",
+            "</body></html>",
+            "",
+        ]
+    )
 
 
 def latex_escape(text: str) -> str:

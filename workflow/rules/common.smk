@@ -8,12 +8,16 @@ import os
 import re
 from pathlib import Path
 
+import pandas as pd
 import yaml
 from snakemake.utils import validate
 
 import avici_core
 from avici_core.baselines.registry import load_methods
 from avici_core.data import load_registry
+from avici_core.report.figures import figure_names
+from avici_core.report.overview import selection_rst
+from avici_core.report.tables import method_label
 from avici_core.report.spec import load_tables_spec
 
 validate(config, "../schemas/config.schema.yaml")
@@ -149,6 +153,25 @@ MODELS = sorted(
 )
 
 
+def rows_used(domain):
+    """(d, observational rows, interventional rows) a method sees: half of those generated."""
+    spec = DOMAIN_REGISTRY[domain].scaled(DOMAIN_SCALE["vars"], DOMAIN_SCALE["rows"])
+    return spec.n_vars, -(-spec.n_obs // 2), -(-spec.n_int // 2)
+
+
+PLANNED_SIZES = {
+    d: rows_used(d) for d in sorted({d for e in EXPERIMENTS.values() for d in e["domains"]})
+}
+# The report's home page (workflow/report/workflow.rst) states the plan in words; its template
+# sees only the config, so the text travels there.
+config["report_overview"] = selection_rst(
+    EXPERIMENTS,
+    PLANNED_SIZES,
+    {m: method_label(m, TABLES_SPEC) for m in METHODS},
+    list(TABLES_SPEC["tables"]),
+)
+
+
 def one_of(ids):
     """A wildcard regex that matches exactly one of ``ids``."""
     return "|".join(re.escape(i) for i in sorted(ids, key=len, reverse=True))
@@ -164,15 +187,8 @@ SCORES = "results/metrics/{domain}/{setting}/{method}.csv"  # every seed of one 
 ALL_METRICS = "results/metrics/all.csv"
 TABLE = "results/tables/{table}.{ext}"
 FIGURE = "results/figures/{figure}.{ext}"
-TABLE_EXTS = ("md", "tex", "csv")
-FIGURE_NAMES = (
-    "boxplots",
-    "auc_vs_d",
-    "auc_vs_n",
-    "walltime_vs_d",
-    "calibration",
-    "heatmaps",
-)
+DOWNLOAD_EXTS = ("md", "tex", "csv")  # the report shows the .html; these are downloads
+TABLE_EXTS = ("html", *DOWNLOAD_EXTS)
 FIGURE_EXTS = ("pdf", "png")
 ENV = "../../environment.yaml"
 
@@ -271,6 +287,24 @@ def prediction_inputs():
 
 def dataset_files():
     return sorted({DATASET.format(domain=r["domain"], seed=r["seed"]) for r in runs()})
+
+
+def planned_figures():
+    """The figures the selection supports (a sweep figure only where a family of domains has two
+    sizes), from the registry's sizes at the configured scale: outputs are known before data."""
+    sizes = pd.DataFrame(
+        [(d, n_vars, n_obs) for d, (n_vars, n_obs, _) in PLANNED_SIZES.items()],
+        columns=["domain", "n_vars", "n_rows"],
+    )
+    return figure_names(TABLES_SPEC, sizes)
+
+
+FIGURE_NAMES = planned_figures()
+
+
+def figure_caption(name):
+    """Caption file of a figure: one per kind (every box plot shares one)."""
+    return "../report/{}.rst".format("box" if name.startswith("box_") else name)
 
 
 def table_files():

@@ -1,29 +1,40 @@
-rule make_tables:
+rule make_table:
     input:
         metrics=ALL_METRICS,
     output:
-        [
-            report(
-                path,
-                caption="../report/table.rst",
+        html=report(
+            TABLE.replace("{ext}", "html"),
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{table}",
+            labels={"table": "{table}", "file": "table"},
+        ),
+        **{
+            ext: report(
+                TABLE.replace("{ext}", ext),
+                caption="../report/table_download.rst",
                 category="Tables",
-                labels={"table": path.split("/")[-1]},
+                subcategory="{table}",
+                labels={"table": "{table}", "file": f"{ext} (download)"},
             )
-            for path in table_files()
-        ],
+            for ext in DOWNLOAD_EXTS
+        },
+    wildcard_constraints:
+        table=one_of(TABLES_SPEC["tables"]),
     log:
-        "logs/make_tables/all.log",
+        "logs/make_table/{table}.log",
     params:
         registry=registry_path("tables"),
         out_dir=output_dir,
+        caption=lambda wildcards: TABLES_SPEC["tables"][wildcards.table]["caption"],
         spec_digest=TABLES_DIGEST,
     conda:
         ENV
     benchmark:
-        "results/benchmarks/make_tables/all.tsv"
+        "results/benchmarks/make_table/{table}.tsv"
     shell:
         "python -m avici_core tables --metrics {input.metrics} --spec {params.registry}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        " --table {wildcards.table} --out-dir {params.out_dir} > {log} 2>&1"
 
 
 rule make_figures:
@@ -35,7 +46,7 @@ rule make_figures:
         [
             report(
                 FIGURE.format(figure=name, ext="png"),
-                caption=f"../report/{name}.rst",
+                caption=figure_caption(name),
                 category="Figures",
                 labels={"figure": name},
             )
@@ -49,6 +60,7 @@ rule make_figures:
         out_dir=output_dir,
         predictions=prediction_root,
         data=input_root("data", 2),
+        figures=" ".join(f"--figure {name}" for name in FIGURE_NAMES),
         spec_digest=TABLES_DIGEST,
     conda:
         ENV
@@ -57,4 +69,4 @@ rule make_figures:
     shell:
         "python -m avici_core figures --metrics {input.metrics} --spec {params.registry}"
         " --predictions {params.predictions} --data {params.data}"
-        " --out-dir {params.out_dir} > {log} 2>&1"
+        " --out-dir {params.out_dir} {params.figures} > {log} 2>&1"
