@@ -22,7 +22,7 @@ import pandas as pd
 from avici_core.baselines import run
 from avici_core.baselines.registry import load_methods
 from avici_core.data import draw_dataset, get_domain
-from avici_core.data.dataset import Dataset, select_setting
+from avici_core.dataset import Dataset, select_setting
 from avici_core.metrics import score_prediction
 
 REFERENCE = "pc"

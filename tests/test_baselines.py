@@ -13,11 +13,11 @@ import yaml
 
 from avici_core.baselines import load_prediction, run, save_prediction
 from avici_core.baselines.implementations import Implementation
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
 from avici_core.baselines.registry import DEFAULT_PATH, grid_variants, load_methods
-from avici_core.data.dataset import Dataset, save_dataset
 from avici_core.data.standardize import cpm_standardize, zscore
+from avici_core.dataset import Dataset, save_dataset
+from avici_core.prediction import MethodOutput
 
 CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], np.int8)
 

@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import auc, average_precision_score, precision_recall_curve, roc_auc_score
 
 from avici_core.__main__ import main
-from avici_core.baselines.prediction import Prediction, failed_prediction, save_prediction
-from avici_core.data.dataset import Dataset, save_dataset
+from avici_core.dataset import Dataset, save_dataset
 from avici_core.metrics import (
     ancestor_aid,
     brier,
@@ -26,6 +25,7 @@ from avici_core.metrics import (
     sid,
 )
 from avici_core.metrics.cli import score_file
+from avici_core.prediction import Prediction, failed_prediction, save_prediction
 from avici_core.report.aggregate import read_metrics_csv
 
 CHAIN = np.array([[0, 1, 0], [0, 0, 1], [0, 0, 0]], np.int8)  # 0 -> 1 -> 2

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from avici_core.baselines.prediction import Prediction, save_prediction
-from avici_core.data.dataset import Dataset, save_dataset
+from avici_core.dataset import Dataset, save_dataset
+from avici_core.prediction import Prediction, save_prediction
 from avici_core.report import cli_figures, figures
 from avici_core.report.figures import expected_calibration_error, reliability
 from avici_core.report.spec import load_tables_spec

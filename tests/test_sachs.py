@@ -6,8 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from avici_core.data.dataset import check_observations, load_dataset, save_dataset, select_setting
 from avici_core.data.sachs import is_acyclic, load_sachs, parse_edges
+from avici_core.dataset import check_observations, load_dataset, save_dataset, select_setting
 
 NAMES = ["praf", "pmek", "plcg", "PIP2", "PIP3", "p44/42", "pakts473", "PKA", "PKC", "P38", "pjnk"]
 

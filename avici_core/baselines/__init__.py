@@ -4,12 +4,12 @@ Each method is a small wrapper registered by name (``implementations.register``)
 module; ``config/methods.yaml`` maps method ids to implementations, hyper-parameters and resources.
 """
 
-from avici_core.baselines.prediction import (
+from avici_core.baselines.runner import run
+from avici_core.prediction import (
     MethodOutput,
     Prediction,
     load_prediction,
     save_prediction,
 )
-from avici_core.baselines.runner import run
 
 __all__ = ["MethodOutput", "Prediction", "load_prediction", "run", "save_prediction"]

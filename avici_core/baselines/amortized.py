@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
-
-WORKFLOW_MODELS = Path("results/models")  # where the workflow's train_model rule writes models
+from avici_core.prediction import MethodOutput
 
 
-def resolve_model(model: str) -> str:
-    """A directory as given, else a model id trained by the workflow, else a name for load_model."""
-    for candidate in (Path(model), WORKFLOW_MODELS / model):
+def resolve_model(model: str, models_dir: str | None = None) -> str:
+    """A directory as given, else ``<models_dir>/<model>`` (the workflow's trained models), else
+    a name for load_model (a shipped model)."""
+    candidates = [Path(model)] + ([Path(models_dir) / model] if models_dir else [])
+    for candidate in candidates:
         if candidate.is_dir():
             return str(candidate)
     return model
@@ -66,17 +66,19 @@ def avici(
     model: str,
     max_rows: int | None = None,
     shipped: bool = False,
+    models_dir: str | None = None,
 ) -> MethodOutput:
-    """``model``: a model directory, a model id under ``results/models/`` or a name for ``load_model``;
+    """``model``: a model directory, a model id under ``models_dir`` or a name for ``load_model``;
     ``max_rows``: see only that many rows (the size study's n), obs:int ratio kept;
-    ``shipped``: ``model`` names a model shipped in the repository's ``models/`` (never a
-    workflow-trained one of the same id)."""
-    from avici_core.model.api import MODELS_DIR
+    ``shipped``: ``model`` names a model shipped with the package (never a workflow-trained one
+    of the same id); ``models_dir``: where the workflow's trained models are (``run-method
+    --models-dir``)."""
+    from avici_core.config import SHIPPED_MODELS
 
     if max_rows is not None:
         x, mask = first_rows(x, mask, max_rows)
 
-    source = MODELS_DIR / model if shipped else resolve_model(model)
+    source = SHIPPED_MODELS / model if shipped else resolve_model(model, models_dir)
     loaded = _loaded(str(source))
     probs = np.asarray(loaded(x, interv=mask), dtype=np.float64)  # [d, d]
     d = x.shape[1]

@@ -7,7 +7,7 @@ import importlib.util
 import numpy as np
 
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
+from avici_core.prediction import MethodOutput
 
 
 def require(module: str, install_hint: str) -> None:

@@ -15,8 +15,8 @@ import numpy as np
 
 from avici_core.baselines.graphs import cpdag_scores
 from avici_core.baselines.implementations import Implementation, get_implementation
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.metrics.cpdag import orient_cpdag_oracle
+from avici_core.prediction import MethodOutput
 
 N_RESAMPLES = 10
 

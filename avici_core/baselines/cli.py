@@ -13,11 +13,12 @@ import dataclasses
 import logging
 from pathlib import Path
 
-from avici_core.baselines.prediction import failed_prediction, save_prediction
+from avici_core.baselines.implementations import accepted_hparams
 from avici_core.baselines.registry import DEFAULT_PATH, MethodSpec, get_method, load_methods
 from avici_core.baselines.runner import Task, check_task, run_many
 from avici_core.cli import command_parser
-from avici_core.data.dataset import Dataset, load_dataset, select_setting
+from avici_core.dataset import Dataset, load_dataset, select_setting
+from avici_core.prediction import failed_prediction, save_prediction
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,12 @@ def main(argv: list[str]) -> int:
         default=None,
         help="threads granted (default: the method's resources.threads)",
     )
+    parser.add_argument(
+        "--models-dir",
+        type=Path,
+        help="folder of trained models (<dir>/<id>) where an AVICI method looks for its model "
+        "(the workflow: results/models); shipped models are found without it",
+    )
     args = parser.parse_args(argv)
     if not len(args.data) == len(args.seed) == len(args.out):
         parser.error(
@@ -59,6 +66,9 @@ def main(argv: list[str]) -> int:
             f"(its settings: {', '.join(spec.settings)})"
         )
     threads = args.threads if args.threads is not None else spec.resources.threads
+    hparams = dict(spec.hparams)
+    if args.models_dir is not None and "models_dir" in accepted_hparams(spec.implementation):
+        hparams["models_dir"] = str(args.models_dir)
     datasets = [load_dataset(path) for path in args.data]
     tasks, refused = [], {}
     for k, (ds, path, seed) in enumerate(zip(datasets, args.data, args.seed)):
@@ -75,7 +85,7 @@ def main(argv: list[str]) -> int:
     ran = run_many(
         spec.implementation,
         [tasks[k] for k in accepted],
-        spec.hparams,
+        hparams,
         spec.timeout_s,
         threads=threads,
     )

@@ -6,8 +6,8 @@ import numpy as np
 
 from avici_core.baselines.graphs import cpdag_scores, from_endpoint_matrix
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
+from avici_core.prediction import MethodOutput
 
 CL_PC = "causallearn.search.ConstraintBased.PC"
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from avici_core.baselines.graphs import weighted_graph
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
+from avici_core.prediction import MethodOutput
 
 
 @register("direct-lingam", output_kind="weighted", preload=("lingam",))

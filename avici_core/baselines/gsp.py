@@ -9,8 +9,8 @@ import numpy as np
 
 from avici_core.baselines.graphs import from_arcs
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
+from avici_core.prediction import MethodOutput
 
 
 def _dag_output(d: int, dag: object, **meta: object) -> MethodOutput:

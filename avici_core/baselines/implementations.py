@@ -16,7 +16,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from avici_core.baselines.prediction import MethodOutput
+from avici_core.prediction import MethodOutput
 
 BOOTSTRAP_PREFIX = "bootstrap-"
 FAMILY_MODULES = (

@@ -1,26 +1,22 @@
 """``config/methods.yaml``: validated loading and hyper-parameter grid expansion.
 
-The file maps ``methods: {id: entry}``; the entry schema is ``workflow/schemas/methods.schema.yaml``.
+The file maps ``methods: {id: entry}``; it is read (schema ``avici_core/schemas/methods.schema.yaml``,
+defaults filled) by the ground floor's one registry reader, ``avici_core.config``.
 A ``grid:`` of lists expands into one method per combination, named ``id__k=v-k2=v2`` (keys
 sorted), so hyper-parameter variants are plain ids everywhere downstream.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import itertools
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from avici_core.baselines.implementations import accepted_hparams, get_implementation
+from avici_core.config import read_registry, registry_path
 
-REPO = Path(__file__).resolve().parents[2]
-SCHEMA_PATH = REPO / "workflow" / "schemas" / "methods.schema.yaml"
-DEFAULT_PATH = REPO / "config" / "methods.yaml"
+DEFAULT_PATH = registry_path("methods")  # the shipped registry (config/methods.yaml in a checkout)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,40 +40,6 @@ class MethodSpec:
     default: bool = True
     description: str = ""
     transform: str = "zscore"  # what the method sees: z-scores, or nonparanormal (rank) scores
-
-
-def _schema() -> dict[str, Any]:
-    with open(SCHEMA_PATH) as f:
-        return yaml.safe_load(f)
-
-
-def _with_defaults(entry: dict[str, Any], props: dict[str, Any]) -> dict[str, Any]:
-    """Fill the schema's ``default`` values (one nesting level for ``resources``)."""
-    out = dict(entry)
-    for key, prop in props.items():
-        if key not in out and "default" in prop:
-            out[key] = copy.deepcopy(prop["default"])
-        if prop.get("type") == "object" and "properties" in prop and key in out:
-            out[key] = _with_defaults(out[key], prop["properties"])
-    return out
-
-
-def _error_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(p) for p in error.absolute_path) or "<top level>"
-
-
-def validate_methods(doc: Any, *, source: str = "methods.yaml") -> None:
-    """Schema-check the file; the error names the offending key path."""
-    if not isinstance(doc, dict) or set(doc) != {"methods"}:
-        found = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
-        raise ValueError(f"{source}: expected one top-level key 'methods', found {found}")
-    errors = sorted(
-        jsonschema.Draft202012Validator(_schema()).iter_errors(doc["methods"]),
-        key=lambda e: list(e.absolute_path),
-    )
-    if errors:
-        e = jsonschema.exceptions.best_match(errors)
-        raise ValueError(f"{source}: methods.{_error_path(e)}: {e.message}")
 
 
 def grid_variants(method_id: str, grid: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -116,14 +78,10 @@ def load_methods(path: str | Path | None = None) -> dict[str, MethodSpec]:
       ValueError: naming the bad key (schema violations, unknown implementation or
         hyper-parameter, a grid variant that collides with another id).
     """
-    path = Path(path) if path is not None else DEFAULT_PATH
-    with open(path) as f:
-        doc = yaml.safe_load(f)
-    validate_methods(doc, source=str(path))
-    entry_props = _schema()["$defs"]["method"]["properties"]
+    path = registry_path("methods", path)
+    doc = read_registry("methods", path)
     specs: dict[str, MethodSpec] = {}
-    for method_id, raw in doc["methods"].items():
-        entry = _with_defaults(raw, entry_props)
+    for method_id, entry in doc["methods"].items():
         _check_entry(method_id, entry, str(path))
         for variant_id, overrides in grid_variants(method_id, entry["grid"]):
             if variant_id in specs:

@@ -29,9 +29,9 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from avici_core.baselines.implementations import Implementation, get_implementation
-from avici_core.baselines.prediction import Prediction, failed_prediction, from_output
-from avici_core.data.dataset import check_observations
 from avici_core.data.standardize import transform_for_method
+from avici_core.dataset import check_observations
+from avici_core.prediction import Prediction, failed_prediction, from_output
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import numpy as np
 from avici_core.baselines.constraint import _cpdag_output
 from avici_core.baselines.graphs import from_endpoint_matrix
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.baselines.preprocess import regimes
+from avici_core.prediction import MethodOutput
 
 
 @register("ges", output_kind="cpdag", preload=("causallearn.search.ScoreBased.GES",))

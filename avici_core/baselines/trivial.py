@@ -12,8 +12,8 @@ from sklearn.linear_model import LassoLarsIC, LinearRegression
 
 from avici_core.baselines.graphs import weighted_graph
 from avici_core.baselines.implementations import register
-from avici_core.baselines.prediction import MethodOutput
 from avici_core.data.standardize import zscore
+from avici_core.prediction import MethodOutput
 
 
 @register("empty", output_kind="probs")

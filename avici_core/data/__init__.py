@@ -1,12 +1,5 @@
 """Synthetic data domains: registry, graph models, mechanisms, and the dataset file format."""
 
-from avici_core.data.dataset import (
-    Dataset,
-    check_observations,
-    load_dataset,
-    save_dataset,
-    select_setting,
-)
 from avici_core.data.registry import DomainSpec, get_domain, load_registry
 from avici_core.data.simulate import (
     Draw,
@@ -14,6 +7,13 @@ from avici_core.data.simulate import (
     draw_dataset,
     generate_dataset,
     simulate_data,
+)
+from avici_core.dataset import (
+    Dataset,
+    check_observations,
+    load_dataset,
+    save_dataset,
+    select_setting,
 )
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 
 from avici_core.cli import command_parser
-from avici_core.data.dataset import save_dataset
 from avici_core.data.simulate import generate_dataset
+from avici_core.dataset import save_dataset
 from avici_core.types import STREAMS
 
 log = logging.getLogger(__name__)

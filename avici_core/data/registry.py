@@ -23,11 +23,8 @@ import jsonschema
 import numpy as np
 import yaml
 
+from avici_core.config import load_schema, registry_path
 from avici_core.data import distributions, graphs, mechanisms
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_REGISTRY = REPO_ROOT / "config" / "domains.yaml"
-SCHEMA_PATH = Path(__file__).with_name("domains.schema.yaml")
 
 _BUILTIN = {
     cls.__name__: cls
@@ -51,7 +48,8 @@ N_CHECKED = 64  # concrete variants of one class node instantiated at load time
 
 @functools.cache
 def resolve_class(name: str) -> Any:
-    """A registered class name, ``package.module:Class`` or ``path/to/file.py:Class`` (or function)."""
+    """A registered class name, ``package.module:Class`` or ``path/to/file.py:Class`` (or function);
+    a relative file path is relative to the working directory (the workflow's: the repository)."""
     if name in _BUILTIN:
         return _BUILTIN[name]
     target = _LAZY.get(name, name)
@@ -60,9 +58,7 @@ def resolve_class(name: str) -> Any:
         raise ValueError(f"unknown class {name!r}; known: {known}; or give 'module:Class'")
     module_name, attr = target.rsplit(":", 1)
     if module_name.endswith(".py"):
-        path = Path(module_name)
-        if not path.is_absolute():
-            path = REPO_ROOT / path
+        path = Path(module_name).resolve()
         spec = importlib.util.spec_from_file_location(path.stem, path)
         if spec is None or not path.exists():
             raise ValueError(f"class {name!r}: file {path} not found")
@@ -301,14 +297,10 @@ def parse_domain(domain_id: str, entry: Mapping, path: str = "<registry>") -> Do
     )
 
 
-@functools.lru_cache(maxsize=1)
-def _schema() -> dict:
-    return yaml.safe_load(SCHEMA_PATH.read_text())
-
-
 def validate_registry(doc: Any, path: str = "<registry>") -> None:
     """JSON-schema check that names the domain and the key of the first error."""
-    validator = jsonschema.Draft202012Validator(_schema())
+    # checked, not filled: parse_domain applies the sizes' defaults (a loader's data has its own)
+    validator = jsonschema.Draft202012Validator(load_schema("domains"))
     errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.path), list(map(str, e.path))))
     if not errors:
         return
@@ -329,8 +321,9 @@ def _load_cached(path: str, mtime: float) -> dict[str, DomainSpec]:
 
 
 def load_registry(path: str | Path | None = None) -> dict[str, DomainSpec]:
-    """All domains of a registry file (default ``config/domains.yaml``), validated."""
-    path = Path(path or DEFAULT_REGISTRY).resolve()
+    """All domains of a registry file (default: the shipped one, ``config/domains.yaml`` in a
+    checkout), validated."""
+    path = registry_path("domains", path).resolve()
     if not path.exists():
         raise FileNotFoundError(f"domain registry {path} not found")
     return _load_cached(str(path), path.stat().st_mtime)

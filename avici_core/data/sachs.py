@@ -24,7 +24,7 @@ from importlib import resources
 import numpy as np
 from scipy.sparse.csgraph import connected_components
 
-from avici_core.data.dataset import Dataset
+from avici_core.dataset import Dataset
 
 DATA_FILE = "sachs_cyto_full_data.csv.gz"
 GRAPH_FILES = {"consensus": "sachs_consensus_dag.csv.gz", "cdt": "sachs_cdt_edges.csv.gz"}

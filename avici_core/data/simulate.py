@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from avici_core.data.dataset import Dataset
 from avici_core.data.distributions import as_distribution
 from avici_core.data.registry import DomainSpec, build, get_domain, n_targets, resolve_class
+from avici_core.dataset import Dataset
 from avici_core.types import STREAMS
 
 FORMAT_VERSION = 1

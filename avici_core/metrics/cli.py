@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avici_core.baselines.prediction import load_prediction
 from avici_core.cli import command_parser
-from avici_core.data.dataset import load_dataset
+from avici_core.dataset import load_dataset
 from avici_core.io import atomic_path
 from avici_core.metrics.score import METRICS, ROW_COLUMNS, metric_rows, score_prediction
+from avici_core.prediction import load_prediction
 
 log = logging.getLogger(__name__)
 

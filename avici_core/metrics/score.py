@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from avici_core.baselines.prediction import Prediction
 from avici_core.metrics.cpdag import orient_cpdag_oracle
 from avici_core.metrics.graph_metrics import (
     ancestor_aid,
@@ -22,6 +21,7 @@ from avici_core.metrics.graph_metrics import (
     sid,
 )
 from avici_core.metrics.prob_metrics import brier, ece, ranking_metrics
+from avici_core.prediction import Prediction
 
 GRAPH_METRICS = ("shd", "sid", "ancestor_aid", "precision", "recall", "f1", "cyclic", "edges")
 RANKING_METRICS = ("auroc", "auprc", "ap")

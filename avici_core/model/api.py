@@ -20,8 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from avici_core.data.dataset import MIN_ROWS, check_observations
+from avici_core.config import SHIPPED_MODELS
 from avici_core.data.standardize import standardize
+from avici_core.dataset import MIN_ROWS, check_observations
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.network import ModelConfig, make_network
 from avici_core.model.official import load_official
@@ -29,8 +30,7 @@ from avici_core.types import Params
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-MODELS_DIR = REPO_ROOT / "models"
+MODELS_DIR = SHIPPED_MODELS  # where load_model finds a model given by name
 
 
 class AviciModel:
@@ -195,7 +195,7 @@ def check_model_input(
 
     Standardizing before the cast makes the output independent of each column's units (an offset
     of 1e7 or a scale of 1e30 changes nothing) and finite for any finite input. Raises
-    ValueError (see :func:`avici_core.data.dataset.check_observations`) for data no method can use.
+    ValueError (see :func:`avici_core.dataset.check_observations`) for data no method can use.
     """
     x = np.asarray(x)
     if x.ndim not in (2, 3):

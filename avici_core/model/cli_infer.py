@@ -14,10 +14,10 @@ import time
 
 import numpy as np
 
-from avici_core.baselines.prediction import Prediction, failed_prediction, save_prediction
 from avici_core.cli import command_parser
-from avici_core.data.dataset import load_dataset, select_setting
+from avici_core.dataset import load_dataset, select_setting
 from avici_core.model.api import load_model
+from avici_core.prediction import Prediction, failed_prediction, save_prediction
 
 log = logging.getLogger(__name__)
 

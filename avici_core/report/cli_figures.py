@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avici_core.baselines.prediction import load_prediction
 from avici_core.cli import command_parser
-from avici_core.data.dataset import load_dataset
+from avici_core.dataset import load_dataset
+from avici_core.prediction import load_prediction
 from avici_core.report import figures
 from avici_core.report.aggregate import read_metrics_csv, write_csv_atomic
 from avici_core.report.spec import load_tables_spec

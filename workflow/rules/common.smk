@@ -9,11 +9,10 @@ import re
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from snakemake.utils import validate
 
-import avici_core
 from avici_core.baselines.registry import load_methods
+from avici_core.config import SHIPPED_MODELS, read_registry
 from avici_core.data import load_registry
 from avici_core.report.figures import figure_names
 from avici_core.report.overview import selection_rst
@@ -25,18 +24,10 @@ validate(config, "../schemas/config.schema.yaml")
 REGISTRIES = config["registries"]
 
 
-def load_models(path):
-    """Model registry, validated (with defaults) against models.schema.yaml."""
-    with open(path) as f:
-        models = yaml.safe_load(f) or {}
-    validate(models, "../schemas/models.schema.yaml")
-    return models["models"]
-
-
 DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
 DOMAIN_SCALE = config["domain_scale"]  # {vars, rows}: the small scale shrinks every domain
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
-MODEL_REGISTRY = load_models(REGISTRIES["models"])
+MODEL_REGISTRY = read_registry("models", REGISTRIES["models"])["models"]
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
 
 
@@ -65,8 +56,7 @@ def select(kind, wanted, known, default_all):
     return list(wanted)
 
 
-# Models committed to the repository (models/<name>/config.json), as avici_core.model.api finds them.
-SHIPPED_MODELS = Path(avici_core.__file__).resolve().parents[1] / "models"
+# Models shipped with the package (models/<name>/ in a checkout), as avici_core.model.api finds them.
 
 
 def shipped_model(method):

@@ -43,6 +43,7 @@ rule infer_avici:
         method=method_entry,
         seeds=score_seeds,
         out=group_predictions,
+        models_dir=Path(os.path.dirname(MODEL_DIR)),
     threads: method_resource("threads")
     resources:
         mem_mb=method_resource("mem_mb"),
@@ -57,4 +58,4 @@ rule infer_avici:
     shell:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seeds}"
-        " --threads {threads} --out {params.out} > {log} 2>&1"
+        " --threads {threads} --models-dir {params.models_dir} --out {params.out} > {log} 2>&1"
