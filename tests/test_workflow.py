@@ -157,6 +157,16 @@ def test_lint_is_clean(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_snakefmt_is_clean():
+    r = subprocess.run(
+        [sys.executable, "-m", "snakefmt", "--check", "Snakefile", "workflow"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_slurm_profile_resources_in_dry_run(wf: Path):
     with_training = ("--config", "methods=[pc,avici-quick]")  # avici-quick: a model to train
     r = snakemake(

@@ -3,6 +3,7 @@
 # `--config cgm_config=FILE`) and defines the target rule `cgm_all`. Every rule runs one
 # `python -m avici_core cgm <step>` command, so each step also runs by hand.
 
+
 include: "cgm_common.smk"
 
 
@@ -17,9 +18,13 @@ wildcard_constraints:
 rule cgm_all:
     input:
         expand("results/tables/cgm_main.{ext}", ext=["md", "tex", "csv"]),
-        expand("results/figures/cgm_grid_{cgm_dataset}.png", cgm_dataset=CGM["main"]["datasets"]),
+        expand(
+            "results/figures/cgm_grid_{cgm_dataset}.png",
+            cgm_dataset=CGM["main"]["datasets"],
+        ),
         expand("results/tables/cgm_bridge.{ext}", ext=["md", "tex", "csv"])
-        if CGM["bridge"]["datasets"] else [],
+        if CGM["bridge"]["datasets"]
+        else [],
         "results/figures/cgm_bridge.png" if CGM["bridge"]["datasets"] else [],
 
 
@@ -28,16 +33,16 @@ rule cgm_data:
         CGM_DATA,
     log:
         "logs/cgm_data/{cgm_dataset}/{seed}.log",
-    params:
-        d={"size": 32, **CGM["data"]},
+    benchmark:
+        "results/benchmarks/cgm_data/{cgm_dataset}/{seed}.tsv"
+    conda:
+        "../../environment.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=20,
-    conda:
-        "../../environment.yaml"
-    benchmark:
-        "results/benchmarks/cgm_data/{cgm_dataset}/{seed}.tsv"
+    params:
+        d={"size": 32, **CGM["data"]},
     shell:
         "python -m avici_core cgm data --dataset {wildcards.cgm_dataset} --seed {wildcards.seed}"
         " --size {params.d[size]} --n-train {params.d[n_train]} --n-test {params.d[n_test]}"
@@ -51,16 +56,16 @@ rule cgm_oracle:
         CGM_ORACLE,
     log:
         "logs/cgm_oracle/{cgm_dataset}/{seed}/{which}.log",
-    params:
-        o=lambda wc: CGM["oracles"][wc.which],
+    benchmark:
+        "results/benchmarks/cgm_oracle/{cgm_dataset}/{seed}/{which}.tsv"
+    conda:
+        "../../environment.yaml"
     threads: 2
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../environment.yaml"
-    benchmark:
-        "results/benchmarks/cgm_oracle/{cgm_dataset}/{seed}/{which}.tsv"
+    params:
+        o=lambda wc: CGM["oracles"][wc.which],
     shell:
         "python -m avici_core cgm oracle --data {input} --which {wildcards.which}"
         " --seed {wildcards.seed} --width {params.o[width]} --steps {params.o[steps]}"
@@ -75,18 +80,20 @@ rule cgm_image_model:
         protected(CGM_MODEL),
     log:
         "logs/cgm_image_model/{cgm_dataset}/{seed}/{cgm_model}.log",
-    params:
-        config=lambda wc: json.dumps(CGM["models"][wc.cgm_model]),
-        oracle=lambda wc, input: f"--oracle-a {input.oracle_a}" if input.oracle_a else "",
-        mech_steps=CGM["eval"].get("mech_steps", 600),
+    benchmark:
+        "results/benchmarks/cgm_image_model/{cgm_dataset}/{seed}/{cgm_model}.tsv"
+    conda:
+        "../../environment.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=60,
-    conda:
-        "../../environment.yaml"
-    benchmark:
-        "results/benchmarks/cgm_image_model/{cgm_dataset}/{seed}/{cgm_model}.tsv"
+    params:
+        config=lambda wc: json.dumps(CGM["models"][wc.cgm_model]),
+        oracle=lambda wc, input: (
+            f"--oracle-a {input.oracle_a}" if input.oracle_a else ""
+        ),
+        mech_steps=CGM["eval"].get("mech_steps", 600),
     shell:
         "python -m avici_core cgm train --data {input.data} --config '{params.config}'"
         " --seed {wildcards.seed} {params.oracle} --mech-steps {params.mech_steps}"
@@ -100,18 +107,18 @@ rule cgm_graph:
         CGM_GRAPH,
     log:
         "logs/cgm_graph/{cgm_dataset}/{seed}/{cgm_graph}.log",
-    params:
-        g=lambda wc: {"timeout_s": 600, **CGM["graphs"][wc.cgm_graph]},
-        hparams=lambda wc: json.dumps(CGM["graphs"][wc.cgm_graph].get("hparams", {})),
-        n_rows=CGM["bridge"].get("n_rows", 2000),
+    benchmark:
+        "results/benchmarks/cgm_graph/{cgm_dataset}/{seed}/{cgm_graph}.tsv"
+    conda:
+        "../../environment.yaml"
     threads: 1
     resources:
         mem_mb=4000,
         runtime=30,
-    conda:
-        "../../environment.yaml"
-    benchmark:
-        "results/benchmarks/cgm_graph/{cgm_dataset}/{seed}/{cgm_graph}.tsv"
+    params:
+        g=lambda wc: {"timeout_s": 600, **CGM["graphs"][wc.cgm_graph]},
+        hparams=lambda wc: json.dumps(CGM["graphs"][wc.cgm_graph].get("hparams", {})),
+        n_rows=CGM["bridge"].get("n_rows", 2000),
     shell:
         "python -m avici_core cgm graph --data {input} --source {params.g[impl]}"
         " --label {wildcards.cgm_graph} --seed {wildcards.seed} --n-rows {params.n_rows}"
@@ -129,17 +136,17 @@ rule cgm_eval:
         examples=CGM_EXAMPLES,
     log:
         "logs/cgm_eval/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.log",
-    params:
-        row=cgm_row_args,
-        e={"n_eval": 2000, "mech_steps": 600, **CGM["eval"]},
+    benchmark:
+        "results/benchmarks/cgm_eval/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.tsv"
+    conda:
+        "../../environment.yaml"
     threads: 2
     resources:
         mem_mb=8000,
         runtime=30,
-    conda:
-        "../../environment.yaml"
-    benchmark:
-        "results/benchmarks/cgm_eval/{cgm_dataset}/{cgm_row}/{cgm_graph}/{seed}.tsv"
+    params:
+        row=cgm_row_args,
+        e={"n_eval": 2000, "mech_steps": 600, **CGM["eval"]},
     shell:
         "python -m avici_core cgm eval --data {input.data} --graph {input.graph}"
         " --oracle-b {input.oracle_b} {params.row} --name {wildcards.cgm_row}"
@@ -151,18 +158,22 @@ rule cgm_table:
     input:
         lambda wc: cgm_metric_files(wc.part),
     output:
-        md=report("results/tables/cgm_{part}.md", caption="../report/cgm_table.rst", category="CGM"),
+        md=report(
+            "results/tables/cgm_{part}.md",
+            caption="../report/cgm_table.rst",
+            category="CGM",
+        ),
         tex="results/tables/cgm_{part}.tex",
         csv="results/tables/cgm_{part}.csv",
     log:
         "logs/cgm_table/{part}.log",
-    params:
-        # quoted: columns may be patterns (random/acc_*) that the shell must not expand
-        columns=lambda wc: " ".join(shlex.quote(c) for c in CGM[wc.part]["columns"]),
     wildcard_constraints:
         part="main|bridge",
     conda:
         "../../environment.yaml"
+    params:
+        # quoted: columns may be patterns (random/acc_*) that the shell must not expand
+        columns=lambda wc: " ".join(shlex.quote(c) for c in CGM[wc.part]["columns"]),
     shell:
         "python -m avici_core cgm table --inputs {input} --columns {params.columns}"
         " --out-prefix results/tables/cgm_{wildcards.part} > {log} 2>&1"
@@ -170,11 +181,19 @@ rule cgm_table:
 
 rule cgm_figure:
     input:
-        lambda wc: expand(CGM_EXAMPLES, cgm_dataset=wc.cgm_dataset, cgm_row=CGM["main"]["rows"],
-                          cgm_graph="true", seed=CGM["main"]["seeds"][0]),
+        lambda wc: expand(
+            CGM_EXAMPLES,
+            cgm_dataset=wc.cgm_dataset,
+            cgm_row=CGM["main"]["rows"],
+            cgm_graph="true",
+            seed=CGM["main"]["seeds"][0],
+        ),
     output:
-        report("results/figures/cgm_grid_{cgm_dataset}.png", caption="../report/cgm_grid.rst",
-               category="CGM"),
+        report(
+            "results/figures/cgm_grid_{cgm_dataset}.png",
+            caption="../report/cgm_grid.rst",
+            category="CGM",
+        ),
     log:
         "logs/cgm_figure/{cgm_dataset}.log",
     conda:
@@ -187,7 +206,11 @@ rule cgm_bridge_figure:
     input:
         cgm_metric_files("bridge"),
     output:
-        report("results/figures/cgm_bridge.png", caption="../report/cgm_bridge.rst", category="CGM"),
+        report(
+            "results/figures/cgm_bridge.png",
+            caption="../report/cgm_bridge.rst",
+            category="CGM",
+        ),
     log:
         "logs/cgm_bridge_figure/all.log",
     conda:
@@ -196,4 +219,8 @@ rule cgm_bridge_figure:
         "python -m avici_core cgm bridge-figure --inputs {input} --out {output} > {log} 2>&1"
 
 
-localrules: cgm_all, cgm_table, cgm_figure, cgm_bridge_figure
+localrules:
+    cgm_all,
+    cgm_table,
+    cgm_figure,
+    cgm_bridge_figure,

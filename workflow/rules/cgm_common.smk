@@ -6,7 +6,6 @@ import shlex
 import yaml
 from snakemake.utils import validate
 
-
 with open(config.get("cgm_config", "config/cgm.yaml")) as _f:
     CGM = yaml.safe_load(_f)
 validate(CGM, "../schemas/cgm.schema.yaml")
@@ -24,13 +23,22 @@ def cgm_check_ids():
     for part in ("main", "bridge"):
         for row in CGM[part]["rows"]:
             if row not in CGM["rows"]:
-                raise ValueError(f"cgm {part}.rows: unknown row {row!r}; known: {sorted(CGM['rows'])}")
+                raise ValueError(
+                    f"cgm {part}.rows: unknown row {row!r}; known: {sorted(CGM['rows'])}"
+                )
     for row, spec in CGM["rows"].items():
-        if spec["kind"] in ("model", "prior_z") and spec.get("model") not in CGM["models"]:
-            raise ValueError(f"cgm row {row!r} needs a known 'model'; known: {sorted(CGM['models'])}")
+        if (
+            spec["kind"] in ("model", "prior_z")
+            and spec.get("model") not in CGM["models"]
+        ):
+            raise ValueError(
+                f"cgm row {row!r} needs a known 'model'; known: {sorted(CGM['models'])}"
+            )
     for g in CGM["bridge"]["graphs"]:
         if g not in CGM["graphs"]:
-            raise ValueError(f"cgm bridge.graphs: unknown graph {g!r}; known: {sorted(CGM['graphs'])}")
+            raise ValueError(
+                f"cgm bridge.graphs: unknown graph {g!r}; known: {sorted(CGM['graphs'])}"
+            )
 
 
 cgm_check_ids()
@@ -39,8 +47,13 @@ cgm_check_ids()
 def cgm_metric_files(part):
     spec = CGM[part]
     graphs = spec["graphs"] if part == "bridge" else ["true"]
-    return expand(CGM_METRICS, cgm_dataset=spec["datasets"], cgm_row=spec["rows"],
-                  cgm_graph=graphs, seed=spec["seeds"])
+    return expand(
+        CGM_METRICS,
+        cgm_dataset=spec["datasets"],
+        cgm_row=spec["rows"],
+        cgm_graph=graphs,
+        seed=spec["seeds"],
+    )
 
 
 def cgm_row_inputs(wildcards):

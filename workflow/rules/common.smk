@@ -25,7 +25,9 @@ REGISTRIES = config["registries"]
 
 
 DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
-DOMAIN_SCALE = config["domain_scale"]  # {vars, rows}: the small scale shrinks every domain
+DOMAIN_SCALE = config[
+    "domain_scale"
+]  # {vars, rows}: the small scale shrinks every domain
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = read_registry("models", REGISTRIES["models"])["models"]
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
@@ -80,9 +82,7 @@ def avici_model(method):
 
 # AVICI methods infer per (domain, setting, method) group, one model load and compile for every
 # seed (infer_avici); every other method runs per dataset (run_method).
-AVICI_METHODS = {
-    m for m, s in METHOD_REGISTRY.items() if s.implementation == "avici"
-}
+AVICI_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.implementation == "avici"}
 PER_DATASET_METHODS = set(METHOD_REGISTRY) - AVICI_METHODS
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
@@ -150,7 +150,8 @@ def rows_used(domain):
 
 
 PLANNED_SIZES = {
-    d: rows_used(d) for d in sorted({d for e in EXPERIMENTS.values() for d in e["domains"]})
+    d: rows_used(d)
+    for d in sorted({d for e in EXPERIMENTS.values() for d in e["domains"]})
 }
 # The report's home page (workflow/report/workflow.rst) states the plan in words; its template
 # sees only the config, so the text travels there.
@@ -172,7 +173,9 @@ DATASET = "results/data/{domain}/{seed}.npz"  # seed: 7 (test stream) or tune-7
 MODEL_DIR = "results/models/{model}"
 MODEL_DONE = "results/models/{model}/final.json"
 PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
-PREDICTION_GROUP = "results/predictions/{domain}/{setting}/{method}"  # infer_avici's folder
+PREDICTION_GROUP = (
+    "results/predictions/{domain}/{setting}/{method}"  # infer_avici's folder
+)
 SCORES = "results/metrics/{domain}/{setting}/{method}.csv"  # every seed of one (domain, setting, method)
 ALL_METRICS = "results/metrics/all.csv"
 TABLE = "results/tables/{table}.{ext}"
@@ -252,16 +255,14 @@ def seed_order(seed):
 # which may plan different seed counts for one domain), in seed order: one scoring job each.
 SCORE_GROUPS = {}
 for _run in RUNS:
-    SCORE_GROUPS.setdefault((_run["domain"], _run["setting"], _run["method"]), []).append(
-        _run["seed"]
-    )
+    SCORE_GROUPS.setdefault(
+        (_run["domain"], _run["setting"], _run["method"]), []
+    ).append(_run["seed"])
 SCORE_GROUPS = {k: sorted(v, key=seed_order) for k, v in SCORE_GROUPS.items()}
 
 
 def score_files():
-    return [
-        SCORES.format(domain=d, setting=s, method=m) for d, s, m in SCORE_GROUPS
-    ]
+    return [SCORES.format(domain=d, setting=s, method=m) for d, s, m in SCORE_GROUPS]
 
 
 def prediction_inputs():
@@ -281,7 +282,8 @@ def dataset_files():
 
 def planned_figures():
     """The figures the selection supports (a sweep figure only where a family of domains has two
-    sizes), from the registry's sizes at the configured scale: outputs are known before data."""
+    sizes), from the registry's sizes at the configured scale: outputs are known before data.
+    """
     sizes = pd.DataFrame(
         [(d, n_vars, n_obs) for d, (n_vars, n_obs, _) in PLANNED_SIZES.items()],
         columns=["domain", "n_vars", "n_rows"],

@@ -7,17 +7,17 @@ rule score_predictions:
         SCORES,
     log:
         "logs/score_predictions/{domain}/{setting}/{method}.log",
-    params:
-        seeds=score_seeds,
-        predictions=group_predictions,
+    benchmark:
+        "results/benchmarks/score_predictions/{domain}/{setting}/{method}.tsv"
+    conda:
+        ENV
     threads: 1
     resources:
         mem_mb=2000,
         runtime=10,  # ~0.1 s per prediction after ~10 s of start-up
-    conda:
-        ENV
-    benchmark:
-        "results/benchmarks/score_predictions/{domain}/{setting}/{method}.tsv"
+    params:
+        seeds=score_seeds,
+        predictions=group_predictions,
     shell:
         "python -m avici_core score --domain {wildcards.domain} --setting {wildcards.setting}"
         " --method {wildcards.method} --prediction {params.predictions} --data {input.data}"
@@ -31,9 +31,9 @@ rule aggregate_metrics:
         ALL_METRICS,
     log:
         "logs/aggregate_metrics/all.log",
-    conda:
-        ENV
     benchmark:
         "results/benchmarks/aggregate_metrics/all.tsv"
+    conda:
+        ENV
     shell:
         "python -m avici_core aggregate --out {output} {input} > {log} 2>&1"

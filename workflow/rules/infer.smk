@@ -7,21 +7,21 @@ rule run_method:
         PREDICTION,
     log:
         "logs/run_method/{domain}/{setting}/{method}/{seed}.log",
-    params:
-        registry=registry_path("methods"),
-        method=method_entry,
-        seed=seed_index,
+    benchmark:
+        "results/benchmarks/run_method/{domain}/{setting}/{method}/{seed}.tsv"
+    wildcard_constraints:
+        method=one_of(PER_DATASET_METHODS),
+    conda:
+        ENV
     threads: method_resource("threads")
     resources:
         mem_mb=method_resource("mem_mb"),
         runtime=method_resource("runtime"),
         gpu=method_resource("gpu"),
-    wildcard_constraints:
-        method=one_of(PER_DATASET_METHODS),
-    conda:
-        ENV
-    benchmark:
-        "results/benchmarks/run_method/{domain}/{setting}/{method}/{seed}.tsv"
+    params:
+        registry=registry_path("methods"),
+        method=method_entry,
+        seed=seed_index,
     shell:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seed}"
@@ -38,23 +38,23 @@ rule infer_avici:
         directory(PREDICTION_GROUP),
     log:
         "logs/infer_avici/{domain}/{setting}/{method}.log",
+    benchmark:
+        "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
+    wildcard_constraints:
+        method=one_of(AVICI_METHODS),
+    conda:
+        ENV
+    threads: method_resource("threads")
+    resources:
+        mem_mb=method_resource("mem_mb"),
+        runtime=group_runtime,
+        gpu=method_resource("gpu"),
     params:
         registry=registry_path("methods"),
         method=method_entry,
         seeds=score_seeds,
         out=group_predictions,
         models_dir=Path(os.path.dirname(MODEL_DIR)),
-    threads: method_resource("threads")
-    resources:
-        mem_mb=method_resource("mem_mb"),
-        runtime=group_runtime,
-        gpu=method_resource("gpu"),
-    wildcard_constraints:
-        method=one_of(AVICI_METHODS),
-    conda:
-        ENV
-    benchmark:
-        "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
     shell:
         "python -m avici_core run-method --method {wildcards.method} --registry {params.registry}"
         " --data {input.data} --setting {wildcards.setting} --seed {params.seeds}"

@@ -2,13 +2,6 @@ rule make_table:
     input:
         metrics=ALL_METRICS,
     output:
-        html=report(
-            TABLE.replace("{ext}", "html"),
-            caption="../report/table.rst",
-            category="Tables",
-            subcategory="{table}",
-            labels={"table": "{table}", "file": "table"},
-        ),
         **{
             ext: report(
                 TABLE.replace("{ext}", ext),
@@ -19,19 +12,26 @@ rule make_table:
             )
             for ext in DOWNLOAD_EXTS
         },
-    wildcard_constraints:
-        table=one_of(TABLES_SPEC["tables"]),
+        html=report(
+            TABLE.replace("{ext}", "html"),
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{table}",
+            labels={"table": "{table}", "file": "table"},
+        ),
     log:
         "logs/make_table/{table}.log",
+    benchmark:
+        "results/benchmarks/make_table/{table}.tsv"
+    wildcard_constraints:
+        table=one_of(TABLES_SPEC["tables"]),
+    conda:
+        ENV
     params:
         registry=registry_path("tables"),
         out_dir=output_dir,
         caption=lambda wildcards: TABLES_SPEC["tables"][wildcards.table]["caption"],
         spec_digest=TABLES_DIGEST,
-    conda:
-        ENV
-    benchmark:
-        "results/benchmarks/make_table/{table}.tsv"
     shell:
         "python -m avici_core tables --metrics {input.metrics} --spec {params.registry}"
         " --table {wildcards.table} --out-dir {params.out_dir} > {log} 2>&1"
@@ -55,6 +55,10 @@ rule make_figures:
         [FIGURE.format(figure=name, ext="pdf") for name in FIGURE_NAMES],
     log:
         "logs/make_figures/all.log",
+    benchmark:
+        "results/benchmarks/make_figures/all.tsv"
+    conda:
+        ENV
     params:
         registry=registry_path("tables"),
         out_dir=output_dir,
@@ -62,10 +66,6 @@ rule make_figures:
         data=input_root("data", 2),
         figures=" ".join(f"--figure {name}" for name in FIGURE_NAMES),
         spec_digest=TABLES_DIGEST,
-    conda:
-        ENV
-    benchmark:
-        "results/benchmarks/make_figures/all.tsv"
     shell:
         "python -m avici_core figures --metrics {input.metrics} --spec {params.registry}"
         " --predictions {params.predictions} --data {params.data}"
