@@ -1,11 +1,13 @@
 """The image track's Snakemake rules: dry run, config validation, and a tiny end-to-end run."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from test_workflow import copy_workflow
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "workflow" / "rules" / "cgm.smk"
@@ -98,3 +100,30 @@ def test_tiny_end_to_end(tmp_path):
     assert (tmp_path / "results/figures/cgm_grid_sprites_scm.png").stat().st_size > 0
     bridge = (tmp_path / "results/tables/cgm_bridge.csv").read_text()
     assert "reversed" in bridge and "empty" in bridge
+
+
+def test_the_main_snakefile_takes_another_image_track_config(tmp_path):
+    """``--config cgm_config=FILE`` passes the main config's schema and reaches the track."""
+    wf = copy_workflow(tmp_path)
+    (tmp_path / "mine.yaml").write_text(yaml.safe_dump(tiny_config()))
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "cgm_all",
+            "--config",
+            f"cgm_config={tmp_path / 'mine.yaml'}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=wf,
+    )
+    assert res.returncode == 0, res.stderr + res.stdout
+    planned = set(re.findall(r"results/cgm/data/(\w+)/", res.stdout))
+    tiny = tiny_config()
+    assert planned == {*tiny["main"]["datasets"], *tiny["bridge"]["datasets"]}, planned
+    assert "digits_scm" not in planned  # config/cgm.yaml's second dataset: not this config

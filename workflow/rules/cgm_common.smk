@@ -6,6 +6,7 @@ import shlex
 import yaml
 from snakemake.utils import validate
 
+# the main config's schema fills cgm_config; the track's own Snakefile (tests) may not have it
 with open(config.get("cgm_config", "config/cgm.yaml")) as _f:
     CGM = yaml.safe_load(_f)
 validate(CGM, "../schemas/cgm.schema.yaml")
