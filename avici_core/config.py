@@ -1,6 +1,7 @@
 """Ground floor: where registries, schemas and shipped models live, and one way to read a registry.
 
-The four registries (``domains``, ``methods``, ``models``, ``tables``) are YAML files. Every
+The registries (``domains``, ``methods``, ``models``, ``tables``, and ``cgm``, the image track's
+configuration) are YAML files. Every
 reader takes the path its caller gives; without one it reads the copy shipped inside the package
 (``avici_core/registries/``, which in a source checkout are links to ``config/``, so an installed
 wheel carries the same files). Schemas ship in ``avici_core/schemas/``; :func:`read_registry`
@@ -21,7 +22,7 @@ import jsonschema
 import yaml
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-REGISTRY_KINDS = ("domains", "methods", "models", "tables")
+REGISTRY_KINDS = ("domains", "methods", "models", "tables", "cgm")
 SHIPPED_MODELS = PACKAGE_DIR / "models"  # pretrained models (package data; models/ in a checkout)
 
 
@@ -86,3 +87,16 @@ def read_registry(kind: str, path: str | os.PathLike | None = None) -> dict[str,
     doc = {} if doc is None else doc
     validate(doc, load_schema(kind), what=str(source))
     return doc
+
+
+def schema_default(kind: str, *keys: str) -> Any:
+    """The default the schema of ``kind`` gives a key (``schema_default("cgm", "eval",
+    "mech_steps")``), for command-line defaults that must agree with the registry's."""
+    node = load_schema(kind)
+    for key in keys:
+        if key not in node.get("properties", {}) and isinstance(
+            node.get("additionalProperties"), dict
+        ):
+            node = node["additionalProperties"]  # a key of every entry of a mapping
+        node = node["properties"][key]
+    return copy.deepcopy(node["default"])

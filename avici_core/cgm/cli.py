@@ -19,6 +19,7 @@ from avici_core.cgm import bridge, ckpt, evaluate, mechanisms, oracle, report, v
 from avici_core.cgm import data as cgm_data
 from avici_core.cgm.scm import domain_rng
 from avici_core.cli import command_parser
+from avici_core.config import schema_default
 from avici_core.io import write_npz, write_text
 
 log = logging.getLogger(__name__)
@@ -199,18 +200,18 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("data", help="generate one dataset")
     s.add_argument("--dataset", required=True)
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--size", type=int, default=32)
-    s.add_argument("--n-train", type=int, default=20000)
-    s.add_argument("--n-test", type=int, default=2000)
-    s.add_argument("--n-simint", type=int, default=2000)
+    s.add_argument("--size", type=int, default=schema_default("cgm", "data", "size"))
+    s.add_argument("--n-train", type=int, default=schema_default("cgm", "data", "n_train"))
+    s.add_argument("--n-test", type=int, default=schema_default("cgm", "data", "n_test"))
+    s.add_argument("--n-simint", type=int, default=schema_default("cgm", "data", "n_simint"))
     s.add_argument("--out", required=True)
     s.set_defaults(fn=cmd_data)
     s = sub.add_parser("oracle", help="train oracle A or B on simulated-intervention images")
     s.add_argument("--data", required=True)
     s.add_argument("--which", choices=("A", "B"), required=True)
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--width", type=int, default=16)
-    s.add_argument("--steps", type=int, default=1000)
+    s.add_argument("--width", type=int, required=True, help="oracles.<A|B>.width")
+    s.add_argument("--steps", type=int, required=True, help="oracles.<A|B>.steps")
     s.add_argument("--batch", type=int, default=128)
     s.add_argument("--lr", type=float, default=1e-3)
     s.add_argument("--out", required=True)
@@ -220,7 +221,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--config", required=True, help='e.g. \'{"beta": 4, "steps": 1500}\'')
     s.add_argument("--seed", type=int, required=True)
     s.add_argument("--oracle-a", default="")
-    s.add_argument("--mech-steps", type=int, default=600)
+    s.add_argument("--mech-steps", type=int, default=schema_default("cgm", "eval", "mech_steps"))
     s.add_argument("--out", required=True)
     s.set_defaults(fn=cmd_train)
     s = sub.add_parser("graph", help="attribute DAG from a source (true/empty/reversed/method)")
@@ -228,9 +229,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--source", required=True, help="true, empty, reversed or a method impl")
     s.add_argument("--label", default="", help="graph id in the tables (default: the source)")
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--n-rows", type=int, default=2000)
+    s.add_argument("--n-rows", type=int, default=schema_default("cgm", "bridge", "n_rows"))
     s.add_argument("--hparams", default="{}")
-    s.add_argument("--timeout", type=float, default=600.0)
+    s.add_argument(
+        "--timeout",
+        type=float,
+        default=schema_default("cgm", "graphs", "timeout_s"),
+    )
     s.add_argument("--out", required=True)
     s.set_defaults(fn=cmd_graph)
     s = sub.add_parser("eval", help="all queries and metrics of one table row")
@@ -241,8 +246,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoint", default="")
     s.add_argument("--name", required=True, help="row label in the table")
     s.add_argument("--seed", type=int, required=True)
-    s.add_argument("--n-eval", type=int, default=2000)
-    s.add_argument("--mech-steps", type=int, default=600)
+    s.add_argument("--n-eval", type=int, default=schema_default("cgm", "eval", "n_eval"))
+    s.add_argument("--mech-steps", type=int, default=schema_default("cgm", "eval", "mech_steps"))
     s.add_argument("--out", required=True)
     s.add_argument("--examples", default="")
     s.add_argument(

@@ -93,7 +93,7 @@ rule cgm_image_model:
         oracle=lambda wc, input: (
             f"--oracle-a {input.oracle_a}" if input.oracle_a else ""
         ),
-        mech_steps=CGM["eval"].get("mech_steps", 600),
+        mech_steps=CGM["eval"]["mech_steps"],
     shell:
         "python -m avici_core cgm train --data {input.data} --config '{params.config}'"
         " --seed {wildcards.seed} {params.oracle} --mech-steps {params.mech_steps}"
@@ -116,9 +116,9 @@ rule cgm_graph:
         mem_mb=4000,
         runtime=30,
     params:
-        g=lambda wc: {"timeout_s": 600, **CGM["graphs"][wc.cgm_graph]},
-        hparams=lambda wc: json.dumps(CGM["graphs"][wc.cgm_graph].get("hparams", {})),
-        n_rows=CGM["bridge"].get("n_rows", 2000),
+        g=lambda wc: CGM["graphs"][wc.cgm_graph],
+        hparams=lambda wc: json.dumps(CGM["graphs"][wc.cgm_graph]["hparams"]),
+        n_rows=CGM["bridge"]["n_rows"],
     shell:
         "python -m avici_core cgm graph --data {input} --source {params.g[impl]}"
         " --label {wildcards.cgm_graph} --seed {wildcards.seed} --n-rows {params.n_rows}"

@@ -3,13 +3,12 @@
 import json
 import shlex
 
-import yaml
-from snakemake.utils import validate
+from avici_core.config import read_registry
 
-# the main config's schema fills cgm_config; the track's own Snakefile (tests) may not have it
-with open(config.get("cgm_config", "config/cgm.yaml")) as _f:
-    CGM = yaml.safe_load(_f)
-validate(CGM, "../schemas/cgm.schema.yaml")
+# Checked against avici_core/schemas/cgm.schema.yaml with its defaults filled (the only ones).
+# The main config's schema fills cgm_config; without it (the track's own Snakefile in the
+# tests) the track reads config/cgm.yaml.
+CGM = read_registry("cgm", config.get("cgm_config", "config/cgm.yaml"))
 
 CGM_DATA = "results/cgm/data/{cgm_dataset}/{seed}.npz"
 CGM_ORACLE = "results/cgm/models/{cgm_dataset}/{seed}/oracle_{which}.npz"
@@ -70,7 +69,7 @@ def cgm_row_args(wildcards):
     args = f"--kind {spec['kind']}"
     if spec["kind"] in ("model", "prior_z"):
         args = f"{args} --checkpoint {CGM_MODEL.format(cgm_model=spec['model'], **wildcards)}"
-    return args + (" --true-parents" if spec.get("true_parents") else "")
+    return args + (" --true-parents" if spec["true_parents"] else "")
 
 
 def cgm_oracle_a(wildcards):
