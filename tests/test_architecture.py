@@ -14,6 +14,7 @@ FLOORS = {  # docs/architecture.md, "Floors"
     "io": 0,
     "types": 0,
     "cli": 0,
+    "seeds": 0,
     "dataset": 1,
     "prediction": 1,
     "data": 2,

@@ -32,6 +32,7 @@ from avici_core.baselines.implementations import Implementation, get_implementat
 from avici_core.data.standardize import transform_for_method
 from avici_core.dataset import check_observations
 from avici_core.prediction import Prediction, failed_prediction, from_output
+from avici_core.seeds import seed_stream
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _child(conn: Connection, impl: Implementation, items_path: str, threads: int
             start = time.perf_counter()
             try:
                 with threadpool_limits(limits=threads):
-                    out = impl.fn(np.random.default_rng(seed), x, mask, **kwargs)
+                    out = impl.fn(seed_stream(seed), x, mask, **kwargs)
                 conn.send(("ok", out, time.perf_counter() - start))
             except BaseException as exc:
                 logger.error("%s failed:\n%s", impl.name, traceback.format_exc())

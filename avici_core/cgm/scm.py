@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-import zlib
 from typing import ClassVar
 
 import numpy as np
 from scipy import special, stats
 
 from avici_core.cgm import render
+from avici_core.seeds import seed_stream
 
 DoMap = dict[int, np.ndarray]  # attribute index -> [n] intervened values
 
@@ -82,9 +82,7 @@ def categorical_icdf(probs: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def domain_rng(name: str, seed: int, stream: str = "") -> np.random.Generator:
     """Stable per-(domain, seed, stream) generator; never Python's salted ``hash``."""
-    return np.random.default_rng(
-        np.random.SeedSequence([zlib.crc32(name.encode()), int(seed), zlib.crc32(stream.encode())])
-    )
+    return seed_stream(name, int(seed), stream)
 
 
 class Domain(abc.ABC):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 from avici_core.data.distributions import as_distribution
 from avici_core.data.registry import DomainSpec, build, get_domain, n_targets, resolve_class
 from avici_core.dataset import Dataset
+from avici_core.seeds import seed_stream
 from avici_core.types import STREAMS
 
 FORMAT_VERSION = 1
@@ -39,8 +39,7 @@ def dataset_rng(domain_id: str, seed: int, stream: str = "test") -> np.random.Ge
         raise ValueError(f"unknown stream {stream!r}; use one of {sorted(STREAMS)}")
     if int(seed) < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
-    digest = int.from_bytes(hashlib.sha256(domain_id.encode()).digest()[:8], "little")
-    return np.random.default_rng(np.random.SeedSequence([STREAMS[stream], digest, int(seed)]))
+    return seed_stream(STREAMS[stream], domain_id, int(seed))
 
 
 def draw_dataset(

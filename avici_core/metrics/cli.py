@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -22,13 +21,14 @@ from avici_core.dataset import load_dataset
 from avici_core.io import atomic_path
 from avici_core.metrics.score import METRICS, ROW_COLUMNS, metric_rows, score_prediction
 from avici_core.prediction import load_prediction
+from avici_core.seeds import seed_stream
 
 log = logging.getLogger(__name__)
 
 
 def oracle_rng(method: str, seed: int) -> np.random.Generator:
     """Coins of the semi-oracle orientation, stable per (method, seed) across processes."""
-    return np.random.default_rng(np.random.SeedSequence([zlib.crc32(method.encode()), int(seed)]))
+    return seed_stream(method, int(seed))
 
 
 def score_file(

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from avici_core.cli import command_parser
+from avici_core.seeds import seed_stream
 
 log = logging.getLogger(__name__)
 DEFAULT_MODEL = "avici-small-v1"
@@ -114,7 +115,7 @@ def subsample_rows(
     df: pd.DataFrame, mask: np.ndarray | None, max_rows: int
 ) -> tuple[pd.DataFrame, np.ndarray | None]:
     """A seeded random subset of ``max_rows`` rows (in their original order)."""
-    rows = np.sort(np.random.default_rng(0).choice(len(df), size=max_rows, replace=False))
+    rows = np.sort(seed_stream(0).choice(len(df), size=max_rows, replace=False))
     log.warning("using %d of %d rows (a random subset; --max-rows)", max_rows, len(df))
     return df.iloc[rows], None if mask is None else mask[rows]
 

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from avici_core.data import draw_dataset, get_domain
+from avici_core.seeds import seed_stream
 from avici_core.types import STREAMS
 
 
@@ -46,7 +47,7 @@ def _domain(domain_id: str, registry: str | None):
 
 def make_dataset(spec: PoolSpec, d: int, index: int, stream: str = "train") -> dict[str, Any]:
     """Dataset ``index`` of size ``d``: a domain chosen uniformly, then one draw (deterministic)."""
-    rng = np.random.default_rng(np.random.SeedSequence([STREAMS[stream], spec.seed, d, index]))
+    rng = seed_stream(STREAMS[stream], spec.seed, d, index)
     domain = spec.domains[int(rng.integers(len(spec.domains)))]
     draw = draw_dataset(
         rng, _domain(domain, spec.registry), n_vars=d, n_obs=spec.n_obs, n_int=spec.n_int

@@ -41,6 +41,7 @@ from avici_core.model.loss import (
 )
 from avici_core.model.network import ModelConfig, make_network
 from avici_core.model.pool import DataPools, PoolSpec, make_dataset, sample_rows
+from avici_core.seeds import seed_stream
 from avici_core.types import Params
 
 log = logging.getLogger(__name__)
@@ -287,7 +288,7 @@ def _step_fn(config: TrainConfig, net, optimizer):
 def validation_sets(config: TrainConfig) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Fixed validation batches per d from the ``tune`` stream (150 obs + 50 int rows each)."""
     spec = _pool_spec(config)
-    rng = np.random.default_rng(np.random.SeedSequence([config.seed, 7]))
+    rng = seed_stream(config.seed, 7)
     out = {}
     for d in config.val_n_vars:
         pooled = [make_dataset(spec, d, k, stream="tune") for k in range(config.val_n_datasets)]
@@ -505,7 +506,7 @@ class Trainer:
         state, meta = self.restore()
         sampler = meta.get("sampler", {})
         state = jax.device_put(state, self.replicated)
-        rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 1]))
+        rng = seed_stream(cfg.seed, 1)
         if sampler:
             rng.bit_generator.state = sampler["bit_generator"]
         pools = DataPools(
