@@ -20,7 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "avici_core.model.export",
         "A finished training run -> a shippable model folder with its model card.",
     ),
-    "infer": ("avici_core.model.cli_infer", "Edge probabilities of an AVICI model on one dataset."),
+    "infer": (
+        "avici_core.baselines.cli_infer",
+        "Edge probabilities of an AVICI model on one dataset (run-method's route).",
+    ),
     "run-method": ("avici_core.baselines.cli", "Run one registered method on one dataset."),
     "score": ("avici_core.metrics.cli", "Score predictions against their true graphs."),
     "aggregate": ("avici_core.report.cli_aggregate", "Concatenate metric rows into one long CSV."),

@@ -86,5 +86,5 @@ def avici(
         raise ValueError(f"model {model!r} returned shape {probs.shape}, expected {(d, d)}")
     # the hard graph at the model's validated threshold (0.5 for a model that stores none)
     graph = (probs > loaded.graph_threshold).astype(np.int8)
-    meta = {"threshold": loaded.graph_threshold}
+    meta = {"threshold": loaded.graph_threshold, "compile_s": loaded.last_compile_s}
     return MethodOutput(probs, graph, "probs", has_probs=True, meta=meta)

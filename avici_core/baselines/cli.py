@@ -14,7 +14,12 @@ import logging
 from pathlib import Path
 
 from avici_core.baselines.implementations import accepted_hparams
-from avici_core.baselines.registry import DEFAULT_PATH, MethodSpec, get_method, load_methods
+from avici_core.baselines.registry import (
+    DEFAULT_PATH,
+    MethodSpec,
+    get_method,
+    load_methods,
+)
 from avici_core.baselines.runner import Task, check_task, run_many
 from avici_core.cli import command_parser
 from avici_core.dataset import Dataset, load_dataset, select_setting
@@ -60,22 +65,36 @@ def main(argv: list[str]) -> int:
         )
 
     spec = get_method(load_methods(args.registry), args.method)
-    if args.setting not in spec.settings:
-        raise ValueError(
-            f"method {spec.id!r} does not run in setting {args.setting!r} "
-            f"(its settings: {', '.join(spec.settings)})"
-        )
-    threads = args.threads if args.threads is not None else spec.resources.threads
-    hparams = dict(spec.hparams)
+    hparams = {}
     if args.models_dir is not None and "models_dir" in accepted_hparams(spec.implementation):
         hparams["models_dir"] = str(args.models_dir)
-    datasets = [load_dataset(path) for path in args.data]
+    predict(spec, args.data, args.setting, args.seed, args.out, args.threads, hparams)
+    return 0
+
+
+def predict(
+    spec: MethodSpec,
+    data: list[Path],
+    setting: str,
+    seeds: list[int],
+    outs: list[Path],
+    threads: int | None = None,
+    extra_hparams: dict | None = None,
+) -> None:
+    """Run ``spec`` on each dataset file in ``setting`` and write one prediction file each: the
+    one route from a dataset file to a prediction file (``run-method`` and ``infer``)."""
+    if setting not in spec.settings:
+        raise ValueError(
+            f"method {spec.id!r} does not run in setting {setting!r} "
+            f"(its settings: {', '.join(spec.settings)})"
+        )
+    threads = threads if threads is not None else spec.resources.threads
+    hparams = {**spec.hparams, **(extra_hparams or {})}
+    datasets = [load_dataset(path) for path in data]
     tasks, refused = [], {}
-    for k, (ds, path, seed) in enumerate(zip(datasets, args.data, args.seed)):
+    for k, (ds, path, seed) in enumerate(zip(datasets, data, seeds)):
         try:
-            tasks.append(
-                task_of(ds, args.setting, seed, source=str(path), transform=spec.transform)
-            )
+            tasks.append(task_of(ds, setting, seed, source=str(path), transform=spec.transform))
         except ValueError as err:  # e.g. a mask that does not fit the data
             tasks.append(None)
             refused[k] = str(err)
@@ -90,7 +109,7 @@ def main(argv: list[str]) -> int:
         threads=threads,
     )
     predictions = dict(zip(accepted, ran))
-    for k, (ds, path, out) in enumerate(zip(datasets, args.data, args.out)):
+    for k, (ds, path, out) in enumerate(zip(datasets, data, outs)):
         # Refused data (e.g. a gene never detected) is a marked cell of the table, not a dead job.
         pred = (
             predictions[k]
@@ -101,7 +120,7 @@ def main(argv: list[str]) -> int:
             **pred.meta,
             "method": spec.id,
             "hparams": spec.hparams,
-            "setting": args.setting,
+            "setting": setting,
             "data": str(path),
             "dataset_meta": ds.meta,
         }
@@ -110,13 +129,12 @@ def main(argv: list[str]) -> int:
             "%s on %s (%s): %s %s in %.2f s -> %s",
             spec.id,
             path,
-            args.setting,
+            setting,
             pred.status,
             pred.message,
             pred.walltime_s,
             out,
         )
-    return 0
 
 
 def task_of(
