@@ -23,6 +23,7 @@ FLOORS = {  # docs/architecture.md, "Floors"
     "baselines": 4,
     "report": 4,
     "cgm": 5,
+    "plan": 5,
 }
 TOP = {"__init__", "__main__"}  # the package's entry points may import anything
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 from snakemake.utils import validate
 
+from avici_core import plan
 from avici_core.baselines.registry import load_methods
 from avici_core.config import SHIPPED_MODELS, read_registry
 from avici_core.data import load_registry
@@ -46,18 +47,6 @@ TABLES_DIGEST = hashlib.sha256(
 ).hexdigest()
 
 
-def select(kind, wanted, known, default_all):
-    """Resolve "all" or a list of ids; unknown ids fail here, naming the id and the known ones."""
-    if wanted == "all":
-        return sorted(default_all)
-    unknown = [i for i in wanted if i not in known]
-    if unknown:
-        raise ValueError(
-            f"config key '{kind}': unknown id(s) {unknown}; known {kind}: {', '.join(sorted(known))}"
-        )
-    return list(wanted)
-
-
 # Models shipped with the package (models/<name>/ in a checkout), as avici_core.model.api finds them.
 
 
@@ -90,33 +79,9 @@ EVAL_DOMAINS = set(DOMAIN_REGISTRY) - TRAINING_DOMAINS
 DEFAULT_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.default}
 
 
-def seed_range(first, n):
-    """Seeds first .. first + n - 1, capped at ``max_seeds`` (the small scale of an overlay)."""
-    cap = config.get("max_seeds")
-    return list(range(first, first + (n if cap is None else min(n, cap))))
-
-
-def selection(where, spec):
-    """One experiment (or the flat selection) resolved into ids: domains, methods, settings, seeds."""
-    return dict(
-        domains=select(
-            f"{where}domains", spec["domains"], DOMAIN_REGISTRY, EVAL_DOMAINS
-        ),
-        methods=select(
-            f"{where}methods", spec["methods"], METHOD_REGISTRY, DEFAULT_METHODS
-        ),
-        settings=list(spec.get("settings", config["settings"])),
-        seeds=seed_range(spec.get("first_seed", 0), spec["n_seeds"]),
-        stream=spec.get("stream", config["stream"]),
-    )
-
-
 # With `experiments`, the runs are their union (each with its own seeds, settings and stream);
-# without, the flat keys are the one selection.
-EXPERIMENTS = {
-    name: selection(f"experiments.{name}.", spec)
-    for name, spec in (config.get("experiments") or {}).items()
-} or {"default": selection("", config)}
+# without, the flat keys are the one selection (avici_core.plan).
+EXPERIMENTS = plan.experiments(config, DOMAIN_REGISTRY, METHOD_REGISTRY, EVAL_DOMAINS)
 METHODS = sorted({m for e in EXPERIMENTS.values() for m in e["methods"]})
 
 for _model, _spec in MODEL_REGISTRY.items():
@@ -138,19 +103,15 @@ for _method in METHODS:
             f"is not in {REGISTRIES['models']} (known models: {', '.join(sorted(MODEL_REGISTRY))})"
         )
 MODELS = sorted(
-    set(select("models", config["models"], MODEL_REGISTRY, MODEL_REGISTRY))
+    set(plan.select("models", config["models"], MODEL_REGISTRY, MODEL_REGISTRY))
     | {avici_model(m) for m in METHODS if avici_model(m) is not None}
 )
 
 
-def rows_used(domain):
-    """(d, observational rows, interventional rows) a method sees: half of those generated."""
-    spec = DOMAIN_REGISTRY[domain].scaled(DOMAIN_SCALE["vars"], DOMAIN_SCALE["rows"])
-    return spec.n_vars, -(-spec.n_obs // 2), -(-spec.n_int // 2)
-
-
 PLANNED_SIZES = {
-    d: rows_used(d)
+    d: plan.rows_used(
+        DOMAIN_REGISTRY[d].scaled(DOMAIN_SCALE["vars"], DOMAIN_SCALE["rows"])
+    )
     for d in sorted({d for e in EXPERIMENTS.values() for d in e["domains"]})
 }
 # The report's home page (workflow/report/workflow.rst) states the plan in words; its template
@@ -186,11 +147,6 @@ FIGURE_EXTS = ("pdf", "png")
 ENV = "../../environment.yaml"
 
 
-def seed_id(stream, seed):
-    """The {seed} wildcard: the bare index on the test stream, ``<stream>-<index>`` otherwise."""
-    return str(seed) if stream == "test" else f"{stream}-{seed}"
-
-
 def seed_index(wildcards):
     """The integer seed behind a {seed} wildcard (what the CLIs take)."""
     return int(wildcards.seed.rsplit("-", 1)[-1])
@@ -201,43 +157,7 @@ def seed_stream(wildcards):
     return wildcards.seed.rsplit("-", 1)[0] if "-" in wildcards.seed else "test"
 
 
-def experiment_runs(exp):
-    """Every (domain, setting, method, seed) of one experiment; a domain without interventional
-    rows runs obs only, and a method only in the settings it supports."""
-    return [
-        dict(domain=d, setting=s, method=m, seed=seed_id(exp["stream"], k))
-        for d in exp["domains"]
-        for m in exp["methods"]
-        for s in exp["settings"]
-        if (s == "obs" or DOMAIN_REGISTRY[d].n_int > 0)
-        and s in METHOD_REGISTRY[m].settings
-        for k in exp["seeds"]
-    ]
-
-
-def check_streams(runs):
-    """Metric rows carry the integer seed only: one (domain, setting, method, seed) in two streams
-    would be two rows with one key in results/metrics/all.csv."""
-    seen = {}
-    for r in runs:
-        key = (r["domain"], r["setting"], r["method"], r["seed"].rsplit("-", 1)[-1])
-        if seen.setdefault(key, r["seed"]) != r["seed"]:
-            raise ValueError(
-                f"config key 'experiments': {key[:3]} runs on seed {key[3]} of two seed streams; "
-                "give the tuning experiment its own methods (e.g. a grid) or other domains"
-            )
-    return runs
-
-
-RUNS = check_streams(
-    list(
-        {
-            tuple(r.values()): r
-            for e in EXPERIMENTS.values()
-            for r in experiment_runs(e)
-        }.values()
-    )
-)
+RUNS = plan.plan_runs(EXPERIMENTS, DOMAIN_REGISTRY, METHOD_REGISTRY)
 
 
 def runs():
@@ -245,20 +165,9 @@ def runs():
     return RUNS
 
 
-def seed_order(seed):
-    """Sort key of a {seed} wildcard: stream, then the integer index."""
-    stream, _, index = seed.rpartition("-")
-    return stream, int(index)
-
-
 # (domain, setting, method) -> every seed the selection plans for it (the union over experiments,
 # which may plan different seed counts for one domain), in seed order: one scoring job each.
-SCORE_GROUPS = {}
-for _run in RUNS:
-    SCORE_GROUPS.setdefault(
-        (_run["domain"], _run["setting"], _run["method"]), []
-    ).append(_run["seed"])
-SCORE_GROUPS = {k: sorted(v, key=seed_order) for k, v in SCORE_GROUPS.items()}
+SCORE_GROUPS = plan.score_groups(RUNS)
 
 
 def score_files():
@@ -400,7 +309,7 @@ def group_runtime(wildcards):
 
 def score_seeds(wildcards):
     """The integer seeds of the group, in the order of its inputs (what `score` takes)."""
-    return " ".join(str(seed_order(s)[1]) for s in group_seeds(wildcards))
+    return " ".join(str(plan.seed_order(s)[1]) for s in group_seeds(wildcards))
 
 
 def model_entry(wildcards):
