@@ -4,11 +4,13 @@
 
 1. Reference (same weights, same inputs): warm jitted forward at n=1000, d=20 and one jitted
    LAMB update at d=20, batch 8, n=200 of the original (``avici_ref_model_driver.py`` in its own
-   venv, called as a subprocess) vs ours; max |probability difference| is printed too.
-2. Grid: forward wall time and peak RSS for n x d on the plain and the blockwise row-attention
-   path, each in a fresh subprocess (RSS is per process); GFLOP/s = XLA cost analysis of the
-   plain forward / time (cost analysis undercounts loops, so the plain count is the work for both).
-   Plain combos whose ``[d, H, n, n]`` logits would exceed ``--plain-limit-gib`` are skipped.
+   venv, called as a subprocess) vs ours; max |probability difference| is printed too, and
+   both rates as a fraction of this machine's float32 matmul peak measured in the same run
+   (``matmul_flops``: the matmuls' work, counted by hand).
+2. Grid: forward wall time and peak RSS for n x d with row attention materialising one
+   variable's logits (plain) or streaming key blocks (blockwise), each in a fresh subprocess
+   (RSS is per process); GFLOP/s = ``matmul_flops`` / time. Plain combos whose ``[H, n, n]``
+   logits of one variable would exceed ``--plain-limit-gib`` are skipped.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from avici_core.model.train import TrainConfig, TrainState, _step_fn, make_optim
 
 log = logging.getLogger("bench_model")
 HERE = Path(__file__).resolve().parent
-PLAIN = 10**9  # row_block larger than any n: the plain path
+PLAIN = 10**9  # row_block larger than any n: one variable's [H, n, n] logits at a time
+STREAMED = 256  # row_block that streams key blocks of 64 rows from n = 257 on
 
 
 def _data(seed: int, shape: tuple[int, ...]) -> np.ndarray:
@@ -54,18 +57,30 @@ def _timed(fn, *args) -> float:
     return time.perf_counter() - start
 
 
-def forward_flops(n: int, d: int) -> float:
-    config = ModelConfig(row_block=PLAIN)
-    net = make_network(config)
-    f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
-    params = jax.eval_shape(lambda: _params(config, d))
-    lowered = f.lower(params, jax.ShapeDtypeStruct((1, n, d, 2), jnp.float32))
-    return float(lowered.compile().cost_analysis()["flops"])
+def matmul_flops(config: ModelConfig, n: int, d: int) -> float:
+    """Multiply-adds x 2 of every matmul of one forward on [n, d] (the model FLOPs; elementwise
+    work such as the softmax's exp is not counted). XLA's cost analysis counts a loop body once,
+    and row attention now loops over variables, so it no longer sees the whole work."""
+    D, hk, w = config.dim, config.num_heads * config.key_size, config.widening * config.dim
+    rows = n * d
+    projections = 2 * rows * D * hk * 4  # query, key, value, output
+    attend_d = 2 * 2 * n * d * d * hk  # logits and weighted values over variables
+    attend_n = 2 * 2 * d * n * n * hk  # ... over rows
+    ffn = 2 * 2 * rows * D * w
+    return config.layers * (2 * projections + attend_d + attend_n + 2 * ffn)
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """This machine's float32 matmul rate now (best of ``repeats``), the in-run reference."""
+    a = jnp.ones((size, size), jnp.float32)
+    f = jax.jit(lambda a: a @ a)
+    f(a).block_until_ready()
+    return 2 * size**3 / min(_timed(f, a) for _ in range(repeats)) / 1e9
 
 
 def child(n: int, d: int, blockwise: bool) -> None:
     """One forward in this process; prints JSON (time, peak RSS)."""
-    config = ModelConfig() if blockwise else ModelConfig(row_block=PLAIN)
+    config = ModelConfig(row_block=STREAMED if blockwise else PLAIN)
     net = make_network(config)
     params = _params(config, d)
     x = jnp.asarray(_data(0, (1, n, d)))
@@ -135,7 +150,17 @@ def reference(ref_python: str, n: int, d: int) -> None:
     warm = min(_timed(f, params, x) for _ in range(2))
     diff = float(np.abs(np.asarray(f(params, x)) - ref["probs"]).max())
     t_first, t_warm = our_train_step(batch)
+    peak = matmul_peak_gflops()
+    fwd_gflop = matmul_flops(config, n, d) / 1e9
+    step_gflop = 3 * 8 * matmul_flops(config, 200, 20) / 1e9  # forward + backward, batch 8
     print(f"\nreference, n={n} d={d}: max |p_ours - p_orig| = {diff:.2e}")
+    print(
+        f"fp32 matmul peak now: {peak:.0f} GFLOP/s; forward {fwd_gflop:.0f} GFLOP (matmuls): "
+        f"ours {fwd_gflop / warm:.0f} GFLOP/s = {fwd_gflop / warm / peak:.0%} of peak, "
+        f"original {fwd_gflop / ref['fwd_warm_s'] / peak:.0%}; train step ~{step_gflop:.0f} "
+        f"GFLOP: ours {step_gflop / t_warm / peak:.0%} of peak, "
+        f"original {step_gflop / ref['train_warm_s'] / peak:.0%}"
+    )
     print("| what | original [s] | ours [s] | speed-up |\n|---|---|---|---|")
     print(
         f"| forward warm | {ref['fwd_warm_s']:.2f} | {warm:.2f} | {ref['fwd_warm_s'] / warm:.2f}x |"
@@ -156,9 +181,9 @@ def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
     print("|---|---|---|---|---|---|---|---|")
     for d in ds:
         for n in ns:
-            gflop = forward_flops(n, d) / 1e9
+            gflop = matmul_flops(ModelConfig(), n, d) / 1e9
             for blockwise in (False, True):
-                if not blockwise and d * 8 * n * n * 4 / 2**30 > plain_limit_gib:
+                if not blockwise and 8 * n * n * 4 / 2**30 > plain_limit_gib:
                     print(
                         f"| {n} | {d} | {gflop:.0f} | plain | skipped (logits > {plain_limit_gib} GiB) | | | |"
                     )

@@ -24,7 +24,7 @@ from avici_core.config import SHIPPED_MODELS
 from avici_core.data.standardize import standardize
 from avici_core.dataset import MIN_ROWS, check_observations
 from avici_core.model import checkpoint as ckpt
-from avici_core.model.network import ModelConfig, make_network
+from avici_core.model.network import EXECUTION_KEYS, ModelConfig, make_network
 from avici_core.model.official import load_official
 from avici_core.types import Params
 
@@ -246,7 +246,9 @@ def load_model(
     directory = resolve_model_path(path_or_name)
     if (directory / ckpt.CONFIG_FILE).exists():
         record = ckpt.read_json(directory / ckpt.CONFIG_FILE)
-        config = ModelConfig.from_dict(record["model"])
+        # a stored row_block / row_chunk is how it ran when saved; today's defaults apply
+        stored = {k: v for k, v in record["model"].items() if k not in EXECUTION_KEYS}
+        config = ModelConfig.from_dict(stored)
         trees, meta = ckpt.load_checkpoint(directory)
         name = "ave_params" if use_polyak else "params"
         if name not in trees:
