@@ -26,9 +26,8 @@ REGISTRIES = config["registries"]
 
 
 DOMAIN_REGISTRY = load_registry(REGISTRIES["domains"])
-DOMAIN_SCALE = config[
-    "domain_scale"
-]  # {vars, rows}: the small scale shrinks every domain
+# {vars, rows}: the small scale shrinks every domain
+DOMAIN_SCALE = config["domain_scale"]
 METHOD_REGISTRY = load_methods(REGISTRIES["methods"])
 MODEL_REGISTRY = read_registry("models", REGISTRIES["models"])["models"]
 TABLES_SPEC = load_tables_spec(REGISTRIES["tables"])
@@ -47,11 +46,9 @@ TABLES_DIGEST = hashlib.sha256(
 ).hexdigest()
 
 
-# Models shipped with the package (models/<name>/ in a checkout), as avici_core.model.api finds them.
-
-
 def shipped_model(method):
-    """The config file of the shipped model an AVICI method loads, or None."""
+    """The config file of the shipped model an AVICI method loads (package data: models/<name>/
+    in a checkout, as avici_core.model.api finds it), or None."""
     spec = METHOD_REGISTRY[method]
     if spec.implementation != "avici" or not spec.hparams.get("shipped", False):
         return None
