@@ -66,7 +66,13 @@ def _configure_logging(verbose: bool) -> None:
 
 
 def _terminate(signum: int, frame: object) -> None:
-    """SIGTERM (Snakemake, SLURM) unwinds like an exception, so temporary files are removed."""
+    """SIGTERM (Snakemake, SLURM) unwinds like an exception, so temporary files are removed.
+
+    Python swallows an exception raised while the main thread runs a finaliser or a garbage-
+    collection callback (seen: JAX's ``_xla_gc_callback``), so the process would run on; the
+    default action is restored first, and a second SIGTERM ends it for certain.
+    """
+    signal.signal(signum, signal.SIG_DFL)
     raise SystemExit(128 + signum)
 
 

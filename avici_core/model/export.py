@@ -144,6 +144,11 @@ def model_card(
         f"times {train['lr_decay']} at steps {boundaries}" if boundaries else "constant schedule"
     )
     hours = "unknown" if walltime_s is None else f"{walltime_s / 3600:.2f} h ({walltime_s:.0f} s)"
+    start = (
+        f"warm start from `{train['init_from']}` (its parameters; a fresh optimizer), then "
+        if train.get("init_from")
+        else ""
+    )
     # summed over every process that trained the run (resumptions included)
     return f"""# {name}
 
@@ -165,7 +170,7 @@ width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, fe
 - domains: {", ".join(train["domains"])} (`config/domains.yaml`), seed {train["seed"]}
 - d in {train["n_vars"]}; {train["n_obs_train"]} observational + {train["n_int_train"]}
   interventional rows per dataset (all observational with probability {train["p_obs_only"]})
-- {step:,} steps, batch size unit {train["batch_size_unit"]}, LAMB, base learning rate
+- {start}{step:,} steps, batch size unit {train["batch_size_unit"]}, LAMB, base learning rate
   {train["lr_base"]} ({schedule})
 - wall time: {hours}
 - hardware: {hardware_line}
@@ -246,13 +251,16 @@ def main(argv: list[str]) -> int:
     if entry is None:
         raise SystemExit(f"export-model: no model {args.model!r} in {args.registry}")
     run_dir = Path(args.run or f"results/models/{args.model}")
+    final = run_dir / "final.json"
+    step = ckpt.read_json(final)["step"] if final.exists() else "N"
     out = export_model(
         run_dir,
         Path(args.out or MODELS_DIR / args.model),
         name=args.model,
         description=entry.get("description", ""),
-        command=(
-            f"snakemake --profile local results/models/{args.model}/final.json\n"
+        command=(  # the exact step: a registry entry may go on training past the shipped one
+            f"python -m avici_core train --config {args.registry} --model {args.model} "
+            f"--out {run_dir} --steps {step}\n"
             f"python -m avici_core export-model {args.model}"
         ),
     )
