@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from avici_core.__main__ import COMMANDS, main
+from avici_core.__main__ import COMMANDS, _terminate, main
 
 ENV = {**os.environ, "JAX_PLATFORMS": "cpu"}
 
@@ -51,3 +52,17 @@ def test_library_log_noise_is_hidden_unless_verbose(tmp_path):
     assert "avici_core.model.cli_discover INFO" in quiet  # our own progress stays
     loud = stderr("-v", "discover", str(table), "--out", str(tmp_path / "o"))
     assert len(loud.splitlines()) > len(quiet.splitlines())  # the libraries' INFO lines too
+
+
+def test_sigterm_unwinds_once_and_a_second_one_ends_the_process():
+    """The handler raises SystemExit and restores the default action: Python swallows an
+    exception raised inside a garbage-collection callback, and a second SIGTERM must still end
+    the process."""
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(SystemExit) as raised:
+            _terminate(signal.SIGTERM, None)
+        assert raised.value.code == 128 + signal.SIGTERM
+        assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGTERM, previous)
