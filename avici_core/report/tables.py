@@ -300,7 +300,7 @@ def to_markdown(summary: Summary, spec: dict[str, Any]) -> str:
 HTML_STYLE = """
 body { font-family: system-ui, sans-serif; font-size: 14px; margin: 16px; color: #1a1a1a; }
 table { border-collapse: collapse; }
-caption { caption-side: top; text-align: left; max-width: 60em; padding-bottom: 8px; }
+p.caption { max-width: 60em; margin: 0 0 8px 0; }
 th, td { padding: 3px 10px; text-align: right; white-space: nowrap; }
 th { font-weight: 600; }
 th.method, td.method { text-align: left; }
@@ -363,8 +363,9 @@ def to_html(summary: Summary, spec: dict[str, Any]) -> str:
             '<html lang="en"><head><meta charset="utf-8">',
             f"<title>{esc(summary.table_id)}</title>",
             f"<style>{HTML_STYLE}</style></head><body>",
+            # a paragraph, not <caption>: a caption wraps at the table's width
+            f"<p class=caption><b>{esc(summary.table_id)}.</b> {esc(caption(summary, spec))}</p>",
             "<table>",
-            f"<caption><b>{esc(summary.table_id)}.</b> {esc(caption(summary, spec))}</caption>",
             "<thead>\n" + "\n".join(head) + "\n</thead>",
             *bodies,
             "</table>",
