@@ -53,9 +53,13 @@ def _filling_defaults(validator_class: type) -> type:
     return jsonschema.validators.extend(validator_class, {"properties": properties})
 
 
-def schema_errors(instance: Any, schema: dict[str, Any]) -> list[jsonschema.ValidationError]:
-    """Every violation, filling defaults into ``instance`` as it goes; shallowest first."""
-    validator = _filling_defaults(jsonschema.Draft202012Validator)(schema)
+def schema_errors(
+    instance: Any, schema: dict[str, Any], *, fill_defaults: bool = True
+) -> list[jsonschema.ValidationError]:
+    """Every violation, shallowest first; with ``fill_defaults`` the schema's defaults are
+    written into ``instance`` as it goes."""
+    validator_class = jsonschema.Draft202012Validator
+    validator = (_filling_defaults(validator_class) if fill_defaults else validator_class)(schema)
     return sorted(
         validator.iter_errors(instance), key=lambda e: (len(e.path), list(map(str, e.path)))
     )

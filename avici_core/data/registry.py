@@ -23,7 +23,7 @@ import jsonschema
 import numpy as np
 import yaml
 
-from avici_core.config import load_schema, registry_path
+from avici_core.config import load_schema, registry_path, schema_errors
 from avici_core.data import distributions, graphs, mechanisms
 
 _BUILTIN = {
@@ -300,8 +300,7 @@ def parse_domain(domain_id: str, entry: Mapping, path: str = "<registry>") -> Do
 def validate_registry(doc: Any, path: str = "<registry>") -> None:
     """JSON-schema check that names the domain and the key of the first error."""
     # checked, not filled: parse_domain applies the sizes' defaults (a loader's data has its own)
-    validator = jsonschema.Draft202012Validator(load_schema("domains"))
-    errors = sorted(validator.iter_errors(doc), key=lambda e: (len(e.path), list(map(str, e.path))))
+    errors = schema_errors(doc, load_schema("domains"), fill_defaults=False)
     if not errors:
         return
     err = jsonschema.exceptions.best_match(errors)
