@@ -189,6 +189,23 @@ def test_score_probabilities_has_calibration():
     assert out["auroc"][0] == pytest.approx(1.0)
 
 
+def test_score_probabilities_has_the_row_column_share_of_their_logits():
+    r, c = np.array([2.0, -1.0, 0.5, 0.0]), np.array([-2.0, 1.0, 0.0, 1.5])
+    additive = 1 / (1 + np.exp(-(r[:, None] + c[None, :])))  # a cause/effect ranking only
+    truth = np.triu(np.ones((4, 4), np.int8), 1)
+    rng = np.random.default_rng(0)
+    out = score_prediction(rng, prediction(additive > 0.5, "probs", additive, True), truth)
+    assert out["rowcol"] == (pytest.approx(1.0), "ok")
+    edgewise = np.where(truth == 1, 0.9, 0.1) * (1 - np.eye(4))  # one logit per true edge
+    out = score_prediction(rng, prediction(edgewise > 0.5, "probs", edgewise, True), truth)
+    assert 0.0 < out["rowcol"][0] < 0.9
+    flat = np.full((4, 4), 0.3)  # no variance to explain
+    out = score_prediction(rng, prediction(flat > 0.5, "probs", flat, True), truth)
+    assert np.isnan(out["rowcol"][0]) and out["rowcol"][1] == "n/a"
+    out = score_prediction(rng, prediction(truth, "dag"), truth)  # not probabilities
+    assert np.isnan(out["rowcol"][0]) and out["rowcol"][1] == "n/a"
+
+
 def test_failed_prediction_gives_nan_rows_with_status():
     pred = failed_prediction(3, "timeout", "timeout: no result after 1 s", 1.0, {})
     out = score_prediction(np.random.default_rng(0), pred, CHAIN)

@@ -25,7 +25,7 @@ rule run_method:
     threads: 2
     resources: tmpdir=/tmp, mem_mb=4000, runtime=60, gpu=0
 [Wed Nov 25 12:34:30 2026]
-rule infer_avici:
+rule run_method_group:
     input: results/data/rff-d30-ood/0.npz, results/data/rff-d30-ood/1.npz, results/data/rff-d30-ood/2.npz, results/models/rff/final.json
     output: results/predictions/rff-d30-ood/obs/avici-rff
     wildcards: domain=rff-d30-ood, setting=obs, method=avici-rff
@@ -41,7 +41,7 @@ COSTS = {
     "default_s": 7,
     "rules": {"simulate_dataset": 10},
     "train_model": {"runtime_fraction": 0.5, "quick": 60},
-    "infer_avici": {"warm_fraction": 0.5},
+    "run_method_group": {"warm_fraction": {"avici": 0.5, "default": 0.25}},
     "run_method": {
         "default": 50,
         "methods": {"pc-tune": 20, "avici": 30},
@@ -52,7 +52,7 @@ COSTS = {
 
 def test_parse_dry_run_reads_rule_wildcards_threads_and_gpus():
     jobs = parse_dry_run(LISTING)
-    assert [j.rule for j in jobs] == ["train_model", "run_method", "infer_avici", "all"]
+    assert [j.rule for j in jobs] == ["train_model", "run_method", "run_method_group", "all"]
     assert (jobs[0].threads, jobs[0].gpu, jobs[0].runtime_min) == (128, 8, 4320)
     assert jobs[1].wildcards["method"] == "pc-tune__alpha=0.01"
     assert jobs[1].wildcards["seed"] == "tune-3"
@@ -68,8 +68,16 @@ def test_parse_dry_run_reads_rule_wildcards_threads_and_gpus():
         (Job("run_method", {"method": "pc-tune__alpha=0.01", "domain": "rff-size-d100"}), 200),
         (Job("run_method", {"method": "avici-rff-layers1", "domain": "rff-d30-ood"}), 30),
         (Job("run_method", {"method": "ges", "domain": "rff-d30-ood"}), 50),
-        # an AVICI group: the first dataset as a run, each further one at the warm fraction
-        (Job("infer_avici", {"method": "avici-rff", "domain": "rff-d30-ood"}, n_datasets=3), 60),
+        # a group: the first dataset as a run, each further one at the method's warm fraction
+        (
+            Job("run_method_group", {"method": "avici-rff", "domain": "rff-d30-ood"}, n_datasets=3),
+            60,
+        ),
+        # any other group: the share its id (or a prefix) has, else the default share
+        (
+            Job("run_method_group", {"method": "pc-tune__alpha=0.01", "domain": "x"}, n_datasets=5),
+            40,
+        ),
         (Job("train_model", {"model": "quick"}), 60),
         (Job("train_model", {"model": "gene"}, runtime_min=120), 3600),
         (Job("simulate_dataset", {"domain": "x", "seed": "0"}), 10),
@@ -87,7 +95,7 @@ def test_summarize_prices_cpu_and_gpu_hours():
     assert summary["train_model"] == {"jobs": 1, "cpu_h": 36.0 * 128, "gpu_h": 36.0 * 8}
     assert summary["run_method"]["cpu_h"] == pytest.approx(400 / 3600)
     assert summary["run_method"]["gpu_h"] == 0.0
-    assert summary["infer_avici"] == {"jobs": 1, "cpu_h": 60 * 2 / 3600, "gpu_h": 60 / 3600}
+    assert summary["run_method_group"] == {"jobs": 1, "cpu_h": 60 * 2 / 3600, "gpu_h": 60 / 3600}
     assert summary["all"]["cpu_h"] == pytest.approx(7 / 3600)
 
 
@@ -117,10 +125,10 @@ def test_plan_command_on_the_quick_config(tmp_path: Path, capsys: pytest.Capture
     rc = cli_plan.main(["--directory", str(wf), "--configfile", "config/quick.yaml"])
     assert rc == 0
     rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
-    assert rows["run_method"][0] == "18" and rows["simulate_dataset"][0] == "6"
-    assert rows["infer_avici"][0] == "4"  # 2 domains x obs, int
+    assert rows["run_method"][0] == "6" and rows["simulate_dataset"][0] == "6"  # GES: 2 x 3 seeds
+    assert rows["run_method_group"][0] == "8"  # 2 domains x (PC, LiNGAM, AVICI obs and int)
     assert rows["score_predictions"][0] == "10"  # 2 domains x 5 (setting, method) pairs
-    assert rows["total"][0] == "44"  # + aggregate, 3 tables, figures, all
+    assert rows["total"][0] == "36"  # + aggregate, 3 tables, figures, all
     assert "train_model" not in rows  # the shipped model: nothing to train
     assert float(rows["total"][2]) == 0.0  # no GPU job in the quick config
 

@@ -96,9 +96,10 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     n_runs = sum(len(s) for s in settings.values())
     assert jobs["simulate_dataset"] == 2 * 3
     assert "train_model" not in jobs  # the quick config runs the shipped model
-    n_avici = len(settings["avici-small-v2"])
-    assert jobs["run_method"] == 2 * 3 * (n_runs - n_avici)  # per dataset
-    assert jobs["infer_avici"] == 2 * n_avici  # AVICI: one job per (domain, setting), 3 seeds
+    n_grouped = sum(len(settings[m]) for m, spec in methods.items() if spec.grouped)
+    assert n_grouped == 4  # pc, lingam (per_group), avici-small-v2 (obs, int)
+    assert jobs["run_method"] == 2 * 3 * (n_runs - n_grouped)  # per dataset: GES
+    assert jobs["run_method_group"] == 2 * n_grouped  # one job per (domain, setting), 3 seeds
     assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
     assert jobs["aggregate_metrics"] == jobs["make_figures"] == 1
     assert jobs["make_table"] == 3  # one per table of config/tables.yaml

@@ -2,8 +2,9 @@
 
 Expected counts are derived by hand from avici.md §5 (comments below), not from the workflow code.
 Per d=30-style benchmark dataset the baselines give 12 runs: PC, GES, LiNGAM, DAGMA (obs), GIES,
-IGSP (int), Empty and Random (obs + int), the domain's AVICI model (obs + int). Baselines run one
-job per dataset (run_method), AVICI one job per (domain, setting, method) (infer_avici).
+IGSP (int), Empty and Random (obs + int), the domain's AVICI model (obs + int). GES, GIES, the
+bootstraps, DiBS and PC-KCI run one job per dataset (run_method); AVICI and the methods that take
+seconds (registry `jobs: per_group`) one job per (domain, setting, method) (run_method_group).
 """
 
 from __future__ import annotations
@@ -18,24 +19,25 @@ PAPER = "config/paper/neurips2022.yaml"
 SMALL = "config/paper/neurips2022-small.yaml"
 
 RUNS_PER_BENCHMARK_DATASET = 12
-BASELINE_RUNS_PER_BENCHMARK_DATASET = 10  # all but the two AVICI runs
+PER_DATASET_RUNS_PER_BENCHMARK_DATASET = 2  # GES (obs), GIES (int)
+GROUPS_PER_BENCHMARK_DOMAIN = 8  # PC, LiNGAM, DAGMA (obs), IGSP (int), Empty and Random (obs + int)
 
 
 def expected_baseline_runs(n: int | None) -> int:
-    """run_method jobs (one per dataset, every method but AVICI) when every experiment has at most
+    """run_method jobs (one per dataset of a per_dataset method) when every experiment has at most
     ``n`` (n <= 5) datasets per domain, or the full paper when ``n`` is None."""
     full = n is None
     return (
-        3 * 3 * (30 if full else n) * BASELINE_RUNS_PER_BENCHMARK_DATASET  # bench, d100, in-dist
+        3 * 3 * (30 if full else n) * PER_DATASET_RUNS_PER_BENCHMARK_DATASET  # bench, d100, in-dist
         + 3 * (10 if full else n) * 7  # calibration: 5 bootstraps (3 obs, 2 int) + DiBS obs + int
-        + 3 * (5 if full else n) * 15  # tuning: 3 + 3 PC alphas (obs), 9 IGSP pairs (int)
-        + 6  # Sachs: observational rows only: PC, GES, LiNGAM, DAGMA, Empty, Random
+        + 3 * (5 if full else n) * 3  # tuning: 3 PC-KCI alphas (obs)
+        + 1  # Sachs: GES (observational rows only)
     )
 
 
-def expected_avici_groups() -> int:
-    """infer_avici jobs: one per (domain, setting, AVICI method), whatever the seed counts."""
-    return (
+def expected_groups() -> int:
+    """run_method_group jobs: one per (domain, setting, grouped method), whatever the seed counts."""
+    avici = (
         3 * 3 * 2  # benchmark + d100 + in-dist, 3 families, obs + int
         + 3 * 3  # ladder: 3 new rungs x AVICI int (the 4th is the benchmark)
         + 3 * 4 * 4  # size study: 4 d x 4 row limits, int
@@ -44,6 +46,12 @@ def expected_avici_groups() -> int:
         - 2 * 2  # ablations, less avici-rff on the benchmark and in-dist domains
         + 2  # Sachs: 2 AVICI models, obs
     )  # calibration's AVICI runs are seeds of the benchmark groups
+    baselines = (
+        3 * 3 * GROUPS_PER_BENCHMARK_DOMAIN  # benchmark + d100 + in-dist
+        + 3 * (3 + 9)  # tuning: 3 PC alphas (obs), 9 IGSP pairs (int)
+        + 5  # Sachs: PC, LiNGAM, DAGMA, Empty, Random (obs)
+    )
+    return avici + baselines
 
 
 def expected_score_groups() -> int:
@@ -82,8 +90,8 @@ def test_full_overlay_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER)
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    assert jobs["run_method"] == expected_baseline_runs(None) == 3141
-    assert jobs["infer_avici"] == expected_avici_groups() == 109
+    assert jobs["run_method"] == expected_baseline_runs(None) == 796
+    assert jobs["run_method_group"] == expected_groups() == 222
     assert jobs["score_predictions"] == expected_score_groups() == 271
     assert jobs["simulate_dataset"] == expected_datasets(None) == 741
     assert jobs["train_model"] == 10  # linear, rff, gene + 7 RFF ablations
@@ -95,8 +103,8 @@ def test_small_overlay_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--quiet", "rules", "--configfile", PAPER, SMALL)
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    assert jobs["run_method"] == expected_baseline_runs(2) == 318
-    assert jobs["infer_avici"] == expected_avici_groups()
+    assert jobs["run_method"] == expected_baseline_runs(2) == 97
+    assert jobs["run_method_group"] == expected_groups()
     assert jobs["score_predictions"] == expected_score_groups()
     assert jobs["simulate_dataset"] == expected_datasets(2) == 67
     assert jobs["train_model"] == 10
@@ -153,11 +161,11 @@ def test_scoring_job_takes_the_union_of_the_experiments_seeds(wf: Path):
         {
             "figures": False,
             "experiments": {
-                "few": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 2},
-                "more": {"domains": ["lin-gauss"], "methods": ["pc"], "n_seeds": 3},
+                "few": {"domains": ["lin-gauss"], "methods": ["ges"], "n_seeds": 2},
+                "more": {"domains": ["lin-gauss"], "methods": ["ges"], "n_seeds": 3},
                 "later": {
                     "domains": ["lin-gauss"],
-                    "methods": ["pc"],
+                    "methods": ["ges"],
                     "n_seeds": 1,
                     "first_seed": 10,
                 },
@@ -168,7 +176,7 @@ def test_scoring_job_takes_the_union_of_the_experiments_seeds(wf: Path):
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
     assert jobs["run_method"] == 4 and jobs["score_predictions"] == 1
-    assert "--seed 0 1 2 10 --out results/metrics/lin-gauss/obs/pc.csv" in r.stdout
+    assert "--seed 0 1 2 10 --out results/metrics/lin-gauss/obs/ges.csv" in r.stdout
 
 
 def test_one_run_in_two_streams_is_rejected(wf: Path):

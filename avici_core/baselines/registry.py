@@ -40,6 +40,7 @@ class MethodSpec:
     default: bool = True
     description: str = ""
     transform: str = "zscore"  # what the method sees: z-scores, or nonparanormal (rank) scores
+    grouped: bool = False  # the workflow runs every seed of a (domain, setting) in one job
 
 
 def grid_variants(method_id: str, grid: dict[str, list[Any]]) -> list[tuple[str, dict[str, Any]]]:
@@ -96,6 +97,7 @@ def load_methods(path: str | Path | None = None) -> dict[str, MethodSpec]:
                 default=bool(entry["default"]),
                 description=entry["description"],
                 transform=entry["transform"],
+                grouped=entry["jobs"] == "per_group" or entry["impl"] == "avici",
             )
     return specs
 

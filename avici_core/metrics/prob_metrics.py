@@ -1,4 +1,5 @@
-"""Metrics on edge scores/probabilities (avici.md §4): AUROC, AUPRC (trapezoid), AP, ECE, Brier.
+"""Metrics on edge scores/probabilities (avici.md §4): AUROC, AUPRC (trapezoid), AP, ECE, Brier,
+and the share of the logit variance that row + column effects explain.
 
 All flatten the full d x d matrix including the diagonal (the true diagonal is 0).
 """
@@ -75,12 +76,19 @@ def row_column_share(logits: np.ndarray) -> float:
         return float("nan")
     rows, cols = np.nonzero(~np.eye(d, dtype=bool))
     y = z[rows, cols]
-    total = float(((y - y.mean()) ** 2).sum())
-    if not total > 0:
+    if not y.max() > y.min():  # (a mean's round-off would give a spurious tiny variance)
         return float("nan")
+    total = float(((y - y.mean()) ** 2).sum())
     design = np.zeros((y.size, 2 * d))
     design[np.arange(y.size), rows] = 1.0
     design[np.arange(y.size), d + cols] = 1.0
     coef, *_ = np.linalg.lstsq(design, y, rcond=None)
     resid = float(((y - design @ coef) ** 2).sum())
     return 1.0 - resid / total
+
+
+def probability_row_column_share(probs: np.ndarray) -> float:
+    """:func:`row_column_share` of the logits of edge probabilities ``probs [d, d]``, clipped to
+    [1e-7, 1 - 1e-7] (float32 resolution), so that a saturated 0 or 1 stays finite."""
+    p = np.clip(np.asarray(probs, np.float64), 1e-7, 1.0 - 1e-7)
+    return row_column_share(np.log(p) - np.log1p(-p))

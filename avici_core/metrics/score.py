@@ -2,8 +2,9 @@
 
 Hard-graph metrics use the prediction's graph, expanded by the seeded semi-oracle when it is a
 CPDAG. Ranking metrics (AUROC/AUPRC/AP) use the scores of every kind (|W|, 1/0.5 CPDAG scores or
-probabilities: all are valid rankings); ECE and Brier only apply to probabilities (``has_probs``)
-and are NaN with status ``n/a`` otherwise. Failed/timed-out predictions give NaN for every metric
+probabilities: all are valid rankings); ECE, Brier and the row + column share of the logit
+variance (``rowcol``: near 1, a model that only ranks variables as causes or effects) only apply to
+probabilities (``has_probs``) and are NaN with status ``n/a`` otherwise. Failed/timed-out predictions give NaN for every metric
 with their status, so tables can mark them.
 """
 
@@ -20,12 +21,17 @@ from avici_core.metrics.graph_metrics import (
     shd,
     sid,
 )
-from avici_core.metrics.prob_metrics import brier, ece, ranking_metrics
+from avici_core.metrics.prob_metrics import (
+    brier,
+    ece,
+    probability_row_column_share,
+    ranking_metrics,
+)
 from avici_core.prediction import Prediction
 
 GRAPH_METRICS = ("shd", "sid", "ancestor_aid", "precision", "recall", "f1", "cyclic", "edges")
 RANKING_METRICS = ("auroc", "auprc", "ap")
-PROB_METRICS = ("ece", "brier")
+PROB_METRICS = ("ece", "brier", "rowcol")
 METRICS = (*GRAPH_METRICS, *RANKING_METRICS, *PROB_METRICS, "walltime_s")
 ROW_COLUMNS = ("domain", "setting", "method", "seed", "metric", "value", "status")
 
@@ -66,6 +72,8 @@ def score_prediction(
     if pred.has_probs:
         out["ece"] = (ece(truth, pred.scores), "ok")
         out["brier"] = (brier(truth, pred.scores), "ok")
+        share = probability_row_column_share(pred.scores)  # NaN for constant scores or d < 3
+        out["rowcol"] = (share, "ok" if np.isfinite(share) else "n/a")
     return {m: out[m] for m in METRICS}
 
 

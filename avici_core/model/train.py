@@ -29,7 +29,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from sklearn.metrics import auc, f1_score, precision_recall_curve, roc_auc_score
 from tqdm import tqdm
 
-from avici_core.metrics.prob_metrics import row_column_share
+from avici_core.metrics.prob_metrics import probability_row_column_share
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.loss import (
     DualConfig,
@@ -311,20 +311,19 @@ def validation_sets(config: TrainConfig) -> dict[int, tuple[np.ndarray, np.ndarr
 def edge_metrics(probs: np.ndarray, g: np.ndarray, *, mask_diag: bool) -> dict[str, float]:
     """Mean over datasets of AUROC, AUPRC (trapezoid), F1 at 0.5 on the scored entries, and of
     the logit variance share explained by row + column effects (``rowcol``, see
-    :func:`avici_core.metrics.prob_metrics.row_column_share`)."""
+    :func:`avici_core.metrics.prob_metrics.probability_row_column_share`)."""
     keep = ~np.eye(g.shape[-1], dtype=bool) if mask_diag else np.ones(g.shape[-2:], bool)
     rows = []
     for prob, truth in zip(probs, g):
         p, t = prob[keep], truth[keep]
         if 0 < t.sum() < t.size:
             precision, recall, _ = precision_recall_curve(t, p)
-            clipped = np.clip(prob.astype(np.float64), 1e-12, 1.0 - 1e-12)
             rows.append(
                 (
                     roc_auc_score(t, p),
                     auc(recall, precision),
                     f1_score(t, p > 0.5, zero_division=0.0),
-                    row_column_share(np.log(clipped) - np.log1p(-clipped)),
+                    probability_row_column_share(prob),
                 )
             )
     names = ("auroc", "auprc", "f1", "rowcol")

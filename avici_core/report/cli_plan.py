@@ -109,10 +109,15 @@ def job_seconds(costs: dict[str, Any], job: Job) -> float:
     """Estimated wall seconds of one job."""
     if job.rule == "run_method":
         return method_seconds(costs, job.wildcards["method"], job.wildcards["domain"])
-    if job.rule == "infer_avici":
-        # the first dataset as one run (start-up, load, compile), the others warm
-        first = method_seconds(costs, job.wildcards["method"], job.wildcards["domain"])
-        warm = costs.get("infer_avici", {}).get("warm_fraction", 1.0)
+    if job.rule == "run_method_group":
+        # the first dataset as one run (start-up, imports, an AVICI model's load and compile),
+        # each further one at the method's warm share of it
+        method = job.wildcards["method"]
+        first = method_seconds(costs, method, job.wildcards["domain"])
+        shares = costs.get("run_method_group", {}).get("warm_fraction", {})
+        warm = next(
+            (shares[c] for c in _candidates(method) if c in shares), shares.get("default", 1.0)
+        )
         return first * (1 + warm * max(job.n_datasets - 1, 0))
     if job.rule == "train_model":
         # a model's own entry, else the share of its time limit (config/models.yaml) it uses

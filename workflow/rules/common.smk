@@ -4,6 +4,7 @@
 
 import hashlib
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -66,10 +67,11 @@ def avici_model(method):
     return spec.hparams.get("model")
 
 
-# AVICI methods infer per (domain, setting, method) group, one model load and compile for every
-# seed (infer_avici); every other method runs per dataset (run_method).
-AVICI_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.implementation == "avici"}
-PER_DATASET_METHODS = set(METHOD_REGISTRY) - AVICI_METHODS
+# AVICI methods and those registered with `jobs: per_group` run per (domain, setting, method)
+# group, one process start-up (and model load and compile) for every seed (run_method_group);
+# every other method runs per dataset (run_method).
+GROUPED_METHODS = {m for m, s in METHOD_REGISTRY.items() if s.grouped}
+PER_DATASET_METHODS = set(METHOD_REGISTRY) - GROUPED_METHODS
 
 TRAINING_DOMAINS = {d for m in MODEL_REGISTRY.values() for d in m["train_domains"]}
 EVAL_DOMAINS = set(DOMAIN_REGISTRY) - TRAINING_DOMAINS
@@ -132,7 +134,7 @@ MODEL_DIR = "results/models/{model}"
 MODEL_DONE = "results/models/{model}/final.json"
 PREDICTION = "results/predictions/{domain}/{setting}/{method}/{seed}.npz"
 PREDICTION_GROUP = (
-    "results/predictions/{domain}/{setting}/{method}"  # infer_avici's folder
+    "results/predictions/{domain}/{setting}/{method}"  # run_method_group's folder
 )
 SCORES = "results/metrics/{domain}/{setting}/{method}.csv"  # every seed of one (domain, setting, method)
 ALL_METRICS = "results/metrics/all.csv"
@@ -172,13 +174,16 @@ def score_files():
 
 
 def prediction_inputs():
-    """What holds every planned prediction: a folder per AVICI group, a file per other run."""
+    """What holds every planned prediction: a folder per grouped method's (domain, setting), a
+    file per other run."""
     folders = {
         PREDICTION_GROUP.format(domain=d, setting=s, method=m)
         for d, s, m in SCORE_GROUPS
-        if m in AVICI_METHODS
+        if m in GROUPED_METHODS
     }
-    files = [PREDICTION.format(**r) for r in runs() if r["method"] not in AVICI_METHODS]
+    files = [
+        PREDICTION.format(**r) for r in runs() if r["method"] not in GROUPED_METHODS
+    ]
     return sorted(folders) + files
 
 
@@ -284,24 +289,34 @@ def group_datasets(wildcards):
 
 
 def score_inputs(wildcards):
-    """The predictions of every seed of one (domain, setting, method) (an AVICI group's folder),
-    and their datasets."""
-    if wildcards.method in AVICI_METHODS:
+    """The predictions of every seed of one (domain, setting, method) (a grouped method's
+    folder), and their datasets."""
+    if wildcards.method in GROUPED_METHODS:
         predictions = [PREDICTION_GROUP.format(**wildcards)]
     else:
         predictions = group_predictions(wildcards)
     return {"predictions": predictions, "data": group_datasets(wildcards)}
 
 
-def avici_inputs(wildcards):
-    """Every dataset of the group, plus the trained (or shipped) model, and only that model."""
-    return {"data": group_datasets(wildcards), "model": model_input(wildcards.method)}
+def group_inputs(wildcards):
+    """Every dataset of the group, plus, for AVICI, the trained (or shipped) model and only that
+    model."""
+    inputs = {"data": group_datasets(wildcards)}
+    if METHOD_REGISTRY[wildcards.method].implementation == "avici":
+        inputs["model"] = model_input(wildcards.method)
+    return inputs
 
 
 def group_runtime(wildcards):
-    """Minutes for an AVICI group: the method's limit for start-up and compilation, plus one minute
-    per dataset (inference itself takes seconds)."""
-    return method_resource("runtime")(wildcards) + len(group_seeds(wildcards))
+    """Minutes for a group: the method's limit for start-up and the first dataset, plus for each
+    further dataset one minute (AVICI: inference takes seconds) or its timeout (any other method:
+    every dataset may use all of it)."""
+    spec = METHOD_REGISTRY[wildcards.method]
+    per_dataset = (
+        1 if spec.implementation == "avici" else math.ceil(spec.timeout_s / 60)
+    )
+    further = len(group_seeds(wildcards)) - 1
+    return method_resource("runtime")(wildcards) + per_dataset * further
 
 
 def score_seeds(wildcards):

@@ -1,4 +1,4 @@
-# One generic rule for every method but AVICI: the registry says what runs, and a failure or
+# One generic rule for every method run per dataset: the registry says what runs, and a failure or
 # timeout inside the method becomes a prediction file with that status, not a failed job.
 rule run_method:
     input:
@@ -28,20 +28,21 @@ rule run_method:
         " --threads {threads} --out {output} > {log} 2>&1"
 
 
-# AVICI: one job per (domain, setting, method) writes every seed's prediction into the group's
-# folder; the model is loaded and compiled once. Same files, same failure contract as run_method;
-# planning another seed reruns the group (seconds of inference).
-rule infer_avici:
+# AVICI and the methods registered `jobs: per_group`: one job per (domain, setting, method) writes
+# every seed's prediction into the group's folder; the process starts (and a model loads and
+# compiles) once. Same files, same failure contract and per-dataset timeout as run_method;
+# planning another seed reruns the group.
+rule run_method_group:
     input:
-        unpack(avici_inputs),
+        unpack(group_inputs),
     output:
         directory(PREDICTION_GROUP),
     log:
-        "logs/infer_avici/{domain}/{setting}/{method}.log",
+        "logs/run_method_group/{domain}/{setting}/{method}.log",
     benchmark:
-        "results/benchmarks/infer_avici/{domain}/{setting}/{method}.tsv"
+        "results/benchmarks/run_method_group/{domain}/{setting}/{method}.tsv"
     wildcard_constraints:
-        method=one_of(AVICI_METHODS),
+        method=one_of(GROUPED_METHODS),
     conda:
         ENV
     threads: method_resource("threads")
