@@ -128,7 +128,8 @@ def test_adding_a_domain_computes_that_domain_only(tmp_path: Path):
     assert snakemake(wf, *args).returncode == 0
     plan = snakemake(wf, "-n", *args, "--config", "domains=[lin-gauss,rff-gauss]")
     jobs = jobs_by_rule(plan.stdout)
-    assert jobs["simulate_dataset"] == 2 and jobs["run_method"] == 4, jobs
+    assert jobs["simulate_dataset"] == 2 and jobs["run_method"] == 2, jobs  # GES, 2 seeds
+    assert jobs["run_method_group"] == 1, jobs  # PC: both seeds in one job
     assert "results/data/lin-gauss" not in plan.stdout
 
 
