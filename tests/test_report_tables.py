@@ -282,6 +282,20 @@ def test_undefined_values_of_successful_runs_are_counted_not_dropped():
     assert r"$^\ddagger$" in to_latex(s, spec)
 
 
+def test_a_column_only_one_method_has_is_not_bold_and_a_failed_runs_neighbours_stay_n_a():
+    df = frame(
+        rows("lin", "obs", "avici", "f1", [0.5, 0.6, 0.7, 0.6, 0.5]),
+        rows("lin", "obs", "pc", "f1", [np.nan] * 4, status="n/a"),  # e.g. rowcol of a hard graph
+        [{**rows("lin", "obs", "pc", "f1", [np.nan], status="failed")[0], "seed": 4}],
+    )
+    spec = make_spec(metrics=["f1"], settings=["obs"])
+    s = summarize(df, "t", spec)
+    assert not cell(s, "obs", "avici", "lin", "f1")["bold"]  # nothing to compare with
+    pc = cell(s, "obs", "pc", "lin", "f1")
+    assert (pc["n"], pc["n_failed"], pc["n_not_applicable"]) == (0, 1, 4)
+    assert "| n/a†" in to_markdown(s, spec).replace("  ", " ").replace("  ", " ")
+
+
 class CellParser(HTMLParser):
     """(tag, class, text) of every th/td, in document order."""
 

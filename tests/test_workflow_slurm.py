@@ -47,7 +47,9 @@ def test_tiny_config_runs_through_slurm_with_a_gpu_request(tmp_path: Path):
     assert set(table["method"]) == {"pc"} and (table["n"] == 1).all()
     # the method's job really went through SLURM and held the fake GPU
     jobs = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True).stdout
-    ours = [line for line in jobs.splitlines() if str(wf) in line and "rule_run_method_group" in line]
+    ours = [
+        line for line in jobs.splitlines() if str(wf) in line and "rule_run_method_group" in line
+    ]
     assert ours and all(
         "gres/gpu=1" in line or "gpu:a100:1" in line or "gpu:1" in line for line in ours
     )

@@ -54,6 +54,7 @@ SUMMARY_COLUMNS = (
     "n_failed",
     "n_timeout",
     "n_undefined",
+    "n_not_applicable",
     "bold",
 )
 
@@ -94,7 +95,8 @@ def bold_flags(
 ) -> list[bool]:
     """Bold the best mean and every group not significantly different from it.
 
-    A comparison needs two methods: a group of one is never bold. With fewer than ``min_n``
+    A comparison needs two methods: a group of one is never bold (a method that failed on every
+    dataset counts: the other one is then the best there is). With fewer than ``min_n``
     values in a cell a t-test says nothing useful, so then only the best mean (and exact ties)
     is bold.
     """
@@ -152,6 +154,10 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
     ok = sub[(sub["status"] == "ok") & np.isfinite(sub["value"])]
     undefined = sub[(sub["status"] == "ok") & ~np.isfinite(sub["value"])]
     n_undefined = undefined.groupby(["setting", "method", "domain", "metric"]).size().to_dict()
+    not_applicable = sub[sub["status"] == NOT_APPLICABLE]
+    n_not_applicable = (
+        not_applicable.groupby(["setting", "method", "domain", "metric"]).size().to_dict()
+    )
     values = {
         key: g["value"].to_numpy(float)
         for key, g in ok.groupby(["setting", "method", "domain", "metric"])
@@ -162,12 +168,20 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
             for setting in table["settings"]:
                 group = [r for r in rows if r[0] == setting]
                 vals = [values.get((s, m, domain, metric), np.empty(0)) for s, m in group]
-                flags = bold_flags(
-                    vals,
+                # a method without this metric (e.g. rowcol of a hard graph) is no competitor
+                contenders = [
+                    k
+                    for k, (s, m) in enumerate(group)
+                    if vals[k].size or not n_not_applicable.get((s, m, domain, metric), 0)
+                ]
+                flags = dict.fromkeys(range(len(group)), False)
+                contested = bold_flags(
+                    [vals[k] for k in contenders],
                     higher_is_better=spec["metrics"][metric]["higher_is_better"],
                     alpha=spec["alpha"],
                 )
-                for (s, m), v, bold in zip(group, vals, flags):
+                flags.update(zip(contenders, contested))
+                for (s, m), v, bold in zip(group, vals, flags.values()):
                     c = counts.loc[(s, m, domain)] if (s, m, domain) in counts.index else {}
                     records.append(
                         (
@@ -181,6 +195,7 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
                             int(c.get("failed", 0)),
                             int(c.get("timeout", 0)),
                             int(n_undefined.get((s, m, domain, metric), 0)),
+                            int(n_not_applicable.get((s, m, domain, metric), 0)),
                             bold,
                         )
                     )
@@ -207,7 +222,8 @@ def cell_parts(cell: pd.Series, metric_spec: dict[str, Any]) -> tuple[str, str, 
         + (UNDEFINED_MARK if cell["n_undefined"] else "")
     )
     if cell["n"] == 0:
-        if cell["n_failed"] + cell["n_timeout"] == 0:
+        # a metric the method's finished runs do not have (e.g. a hard graph's calibration)
+        if cell["n_not_applicable"] or cell["n_failed"] + cell["n_timeout"] == 0:
             return NOT_APPLICABLE, "", marks
         return (ALL_FAILED if cell["n_failed"] else ALL_TIMED_OUT), "", marks
     sd = format_number(cell["spread"], metric_spec) if np.isfinite(cell["spread"]) else ""
@@ -232,7 +248,7 @@ def caption(summary: Summary, spec: dict[str, Any]) -> str:
         )
     text = (
         f"Mean \u00b1 {what} over N = {n} test datasets per domain. {rule}; a group of one "
-        "method has no bold."
+        "method (or a metric only one method has) has no bold."
     )
     return f"{table['caption'].strip()} {text}".strip()
 
