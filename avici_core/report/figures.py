@@ -98,15 +98,20 @@ def labelled(df: pd.DataFrame, spec: dict[str, Any]) -> pd.DataFrame:
     return df.assign(label=df["method"].map(labels))
 
 
-def panel_grid(n_panels: int) -> tuple[plt.Figure, np.ndarray]:
-    """Up to ``MAX_COLUMNS`` panels per row; unused axes are hidden by the caller."""
-    cols = min(MAX_COLUMNS, n_panels)
+def panel_grid(
+    n_panels: int, *, columns: int = MAX_COLUMNS, row_heights: list[float] | None = None
+) -> tuple[plt.Figure, np.ndarray]:
+    """Up to ``columns`` panels per row, each row ``PANEL_IN[1]`` tall unless ``row_heights``
+    [in] says otherwise; unused axes are hidden."""
+    cols = min(columns, n_panels)
     rows = math.ceil(n_panels / cols)
+    heights = row_heights or [PANEL_IN[1]] * rows
     fig, axes = plt.subplots(
         rows,
         cols,
-        figsize=(max(WIDTH_IN * cols / MAX_COLUMNS, 2.6), PANEL_IN[1] * rows + 0.5),
+        figsize=(max(WIDTH_IN * cols / columns, 2.6), sum(heights) + 0.5),
         squeeze=False,
+        gridspec_kw={"height_ratios": heights},
     )
     for ax in axes.flat[n_panels:]:
         ax.set_axis_off()
@@ -125,9 +130,13 @@ def ok_rows(df: pd.DataFrame, metrics: Iterable[str]) -> pd.DataFrame:
     return sel[np.isfinite(sel["value"])]
 
 
+BOX_COLUMNS = 3  # box-plot panels per row: room for horizontal method names
+BOX_IN = 0.12  # height of one method's box [in]
+
+
 def boxplot(df: pd.DataFrame, spec: dict[str, Any], metric: str) -> plt.Figure:
-    """``metric`` per test dataset: one panel per (domain, setting), one box per method that ran
-    there (no empty slots), colours fixed per method."""
+    """``metric`` per test dataset: one panel per (domain, setting), one horizontal box per method
+    that ran there (no empty slots; names stay readable however many), colours fixed per method."""
     data = labelled(ok_rows(df, [metric]), spec)
     if data.empty:
         return placeholder(f"no successful run has metric {metric}")
@@ -138,14 +147,22 @@ def boxplot(df: pd.DataFrame, spec: dict[str, Any], metric: str) -> plt.Figure:
         for setting in ("obs", "int")
         if ((data["domain"] == domain) & (data["setting"] == setting)).any()
     ]
-    fig, axes = panel_grid(len(panels))
-    for ax, (domain, setting) in zip(axes, panels):
+    orders = []
+    for domain, setting in panels:
+        present = set(data.loc[(data["domain"] == domain) & (data["setting"] == setting), "label"])
+        orders.append([label for label in colors if label in present])
+    cols = min(BOX_COLUMNS, len(panels))
+    heights = [
+        max(BOX_IN * max(len(o) for o in orders[i : i + cols]) + 0.45, 1.1)
+        for i in range(0, len(panels), cols)
+    ]
+    fig, axes = panel_grid(len(panels), columns=cols, row_heights=heights)
+    for ax, (domain, setting), order in zip(axes, panels, orders):
         sub = data[(data["domain"] == domain) & (data["setting"] == setting)]
-        order = [label for label in colors if label in set(sub["label"])]
         sns.boxplot(
             data=sub,
-            x="label",
-            y="value",
+            x="value",
+            y="label",
             hue="label",
             order=order,
             hue_order=order,
@@ -154,16 +171,14 @@ def boxplot(df: pd.DataFrame, spec: dict[str, Any], metric: str) -> plt.Figure:
             linewidth=0.6,
             legend=False,
             showfliers=False,
+            orient="h",
         )
         sns.stripplot(
-            data=sub, x="label", y="value", order=order, ax=ax, color="k", size=2, jitter=0.15
+            data=sub, x="value", y="label", order=order, ax=ax, color="k", size=1.5, jitter=0.15
         )
-        ax.set_title(f"{domain} ({SETTING_NAMES[setting]})", fontsize=7)
+        ax.set_title(f"{domain}\n{SETTING_NAMES[setting]}", fontsize=6.5)
         ax.set(xlabel="", ylabel="")
-        ax.tick_params(axis="x", labelrotation=40, labelsize=6)
-        ax.tick_params(axis="y", labelsize=6)
-        for tick in ax.get_xticklabels():
-            tick.set_horizontalalignment("right")
+        ax.tick_params(axis="both", labelsize=5.5)
     fig.suptitle(f"{metric_title(metric, spec)}, one point per test dataset", fontsize=8)
     fig.tight_layout()
     return fig
