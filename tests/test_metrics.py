@@ -144,6 +144,14 @@ def test_sid_hand_case_and_cyclic_nan():
     assert np.isnan(sid(CHAIN, cyc)) and np.isnan(ancestor_aid(CHAIN, cyc))
 
 
+def test_a_long_cycle_the_papers_formula_misses_still_gives_nan_not_an_error():
+    d = 20
+    ring = np.roll(np.eye(d, dtype=np.int8), 1, axis=1)  # 0 -> 1 -> ... -> 19 -> 0
+    assert not is_cyclic(ring)  # the cycle adds about d^(1-d) to a trace of d: lost to round-off
+    truth = np.triu(ring)  # the path without the closing edge
+    assert np.isnan(sid(truth, ring)) and np.isnan(ancestor_aid(truth, ring))
+
+
 # -- semi-oracle orientation -------------------------------------------------------------------
 def test_semi_oracle_orients_true_adjacencies_like_the_truth():
     truth = CHAIN
