@@ -74,3 +74,23 @@ def test_export_refuses_an_unfinished_run(finished_run, tmp_path):
             (tmp_path / "run" / f.name).write_bytes(f.read_bytes())
     with pytest.raises(ValueError, match="not finished"):
         export_model(tmp_path / "run", tmp_path / "out", name="x", description="", command="")
+
+
+def test_the_cards_commands_reproduce_a_run_exported_from_another_directory(finished_run, tmp_path):
+    """``--run DIR``: the card's train command writes that directory and its export command reads
+    it back, so a model exported under a new id from an older run's directory is reproducible."""
+    from avici_core.model.export import main
+
+    registry = tmp_path / "models.yaml"
+    registry.write_text("models:\n  tiny-v1:\n    description: the run at a later step\n")
+    out = tmp_path / "tiny-v1"
+    assert (
+        main(
+            ["tiny-v1", "--registry", str(registry), "--run", str(finished_run), "--out", str(out)]
+        )
+        == 0
+    )
+    step = ckpt.read_json(finished_run / "final.json")["step"]
+    card = (out / "README.md").read_text()
+    assert f"--model tiny-v1 --out {finished_run} --steps {step}\n" in card
+    assert f"python -m avici_core export-model tiny-v1 --run {finished_run}\n" in card

@@ -3,9 +3,9 @@
 Hard-graph metrics use the prediction's graph, expanded by the seeded semi-oracle when it is a
 CPDAG. Ranking metrics (AUROC/AUPRC/AP) use the scores of every kind (|W|, 1/0.5 CPDAG scores or
 probabilities: all are valid rankings); ECE, Brier and the row + column share of the logit
-variance (``rowcol``: near 1, a model that only ranks variables as causes or effects) only apply to
-probabilities (``has_probs``) and are NaN with status ``n/a`` otherwise. Failed/timed-out predictions give NaN for every metric
-with their status, so tables can mark them.
+variance (``rowcol``: near 1, a model that only ranks variables as causes or effects) only apply
+to probabilities (``has_probs``) and are NaN with status ``n/a`` otherwise. Failed/timed-out
+predictions give NaN for every metric with their status, so tables can mark them.
 """
 
 from __future__ import annotations

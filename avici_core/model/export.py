@@ -262,6 +262,7 @@ def main(argv: list[str]) -> int:
             f"python -m avici_core train --config {args.registry} --model {args.model} "
             f"--out {run_dir} --steps {step}\n"
             f"python -m avici_core export-model {args.model}"
+            + (f" --run {run_dir}" if args.run else "")
         ),
     )
     size = sum(f.stat().st_size for f in out.iterdir())
