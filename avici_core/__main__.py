@@ -12,6 +12,8 @@ import logging
 import signal
 import sys
 
+from avici_core.allocator import keep_freed_memory
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("avici_core.data.cli", "Simulate one dataset of a registered domain."),
     "domains": ("avici_core.data.cli_domains", "List the registered domains."),
@@ -96,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     _configure_logging(verbose)
     signal.signal(signal.SIGTERM, _terminate)
+    keep_freed_memory()  # before any array exists: XLA's CPU buffers stay mapped between calls
     module = importlib.import_module(COMMANDS[name][0])
     return int(module.main(rest) or 0)
 

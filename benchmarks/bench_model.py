@@ -11,6 +11,9 @@
    variable's logits (plain) or streaming key blocks (blockwise), each in a fresh subprocess
    (RSS is per process); GFLOP/s = ``matmul_flops`` / time. Plain combos whose ``[H, n, n]``
    logits of one variable would exceed ``--plain-limit-gib`` are skipped.
+3. Allocator: the forward at n=1000, d=20 in fresh processes with glibc's default malloc and
+   with the heap the CLI keeps (``avici_core.allocator``), taking turns. Everything else here
+   runs as the CLI does, with the kept heap.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 from peak_memory import peak_rss_gib
 
+from avici_core.allocator import keep_freed_memory
 from avici_core.model.loss import init_dual
 from avici_core.model.network import ModelConfig, make_network
 from avici_core.model.train import TrainConfig, TrainState, _step_fn, make_optimizer
@@ -78,21 +82,25 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / min(_timed(f, a) for _ in range(repeats)) / 1e9
 
 
-def child(n: int, d: int, blockwise: bool) -> None:
-    """One forward in this process; prints JSON (time, peak RSS)."""
+def child(n: int, d: int, blockwise: bool, kept: bool) -> None:
+    """One forward in this process; prints JSON (time, peak RSS). ``kept``: the CLI's allocator
+    settings (``avici_core.allocator``), else glibc's defaults."""
+    if kept:
+        keep_freed_memory()
     config = ModelConfig(row_block=STREAMED if blockwise else PLAIN)
     net = make_network(config)
     params = _params(config, d)
     x = jnp.asarray(_data(0, (1, n, d)))
     f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
     first = _timed(f, params, x)
-    warm = _timed(f, params, x) if n * d <= 1000 * 100 else first  # big combos: one run only
+    small = n * d <= 1000 * 100  # big combos: one run only
+    warm = min(_timed(f, params, x) for _ in range(2)) if small else first
     rss_gib = peak_rss_gib()
     print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib}))
 
 
-def run_child(n: int, d: int, blockwise: bool) -> dict:
-    cmd = [sys.executable, __file__, "--child", str(n), str(d), str(int(blockwise))]
+def run_child(n: int, d: int, blockwise: bool, kept: bool = True) -> dict:
+    cmd = [sys.executable, __file__, "--child", *(str(int(a)) for a in (n, d, blockwise, kept))]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -176,6 +184,22 @@ def reference(ref_python: str, n: int, d: int) -> None:
     )
 
 
+def allocator_comparison(n: int, d: int, rounds: int = 2) -> None:
+    """The forward with glibc's default malloc against the CLI's kept heap, fresh processes
+    taking turns (``rounds`` each), so both see the same machine."""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for kept in (False, True):
+            times[kept].append(run_child(n, d, False, kept)["warm_s"])
+    default, kept = min(times[False]), min(times[True])
+    gflop = matmul_flops(ModelConfig(), n, d) / 1e9
+    print(
+        f"\nallocator, forward n={n} d={d} (best of {rounds} processes): glibc default "
+        f"{default:.2f} s ({gflop / default:.0f} GFLOP/s), kept heap {kept:.2f} s "
+        f"({gflop / kept:.0f} GFLOP/s): {default / kept:.2f}x"
+    )
+
+
 def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
     print("\n| n | d | GFLOP | path | first [s] | warm [s] | GFLOP/s | peak RSS [GiB] |")
     print("|---|---|---|---|---|---|---|---|")
@@ -205,16 +229,20 @@ def main() -> None:
     parser.add_argument("--ref-python", default="/work/avici-ref-venv/bin/python")
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--skip-grid", action="store_true")
+    parser.add_argument("--skip-allocator", action="store_true")
     parser.add_argument("--plain-limit-gib", type=float, default=4.0)
-    parser.add_argument("--child", nargs=3, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=4, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], bool(args.child[2]))
+        child(*args.child[:2], *map(bool, args.child[2:]))
         return
+    keep_freed_memory()  # ours as the CLI runs it
     logging.basicConfig(level=logging.INFO)
     print(f"load average before: {os.getloadavg()}, CPUs: {os.cpu_count()}, jax {jax.__version__}")
     if not args.skip_reference:
         reference(args.ref_python, 1000, 20)
+    if not args.skip_allocator:
+        allocator_comparison(1000, 20)
     if not args.skip_grid:
         ns, ds = ([200, 1000], [20]) if args.quick else ([200, 1000, 5000, 10000], [20, 51, 100])
         grid(ns, ds, args.plain_limit_gib)

@@ -328,6 +328,8 @@ def test_ten_thousand_rows_at_d51_fit_in_8_gib():
     import sys
 
     script = """
+from avici_core.allocator import keep_freed_memory
+keep_freed_memory()  # as the CLI runs it: freed memory stays in the heap
 import numpy as np, jax
 from avici_core.model import AviciModel, ModelConfig
 from avici_core.model.network import make_network
