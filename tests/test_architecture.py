@@ -15,6 +15,7 @@ FLOORS = {  # docs/architecture.md, "Floors"
     "types": 0,
     "cli": 0,
     "seeds": 0,
+    "allocator": 0,
     "dataset": 1,
     "prediction": 1,
     "data": 2,
