@@ -15,6 +15,7 @@ from avici_core.report.aggregate import aggregate_metric_files, check_metrics_fr
 from avici_core.report.spec import load_tables_spec
 from avici_core.report.tables import (
     bold_flags,
+    caption,
     format_number,
     summarize,
     to_csv_frame,
@@ -31,9 +32,14 @@ def make_spec(**table) -> dict:
         "dispersion": "sem",
         "alpha": 0.05,
         "metrics": {
-            "f1": {"label": "F1", "higher_is_better": True, "decimals": 3},
-            "shd": {"label": "SHD", "higher_is_better": False, "decimals": 1},
-            "walltime_s": {"higher_is_better": False, "significant": 2},
+            "f1": {"label": "F1", "higher_is_better": True, "decimals": 3, "test_scale": "linear"},
+            "shd": {
+                "label": "SHD",
+                "higher_is_better": False,
+                "decimals": 1,
+                "test_scale": "linear",
+            },
+            "walltime_s": {"higher_is_better": False, "significant": 2, "test_scale": "log"},
         },
         "methods": [{"id": "pc", "label": "PC"}, {"id": "avici", "label": "AVICI"}],
         "tables": {
@@ -104,6 +110,31 @@ def test_welch_bolds_methods_not_significantly_different():
     assert flags == [True, True, False]
     # lower is better flips the winner
     assert bold_flags([best, far], higher_is_better=False, alpha=0.05) == [False, True]
+
+
+def test_seconds_are_compared_on_their_logarithms():
+    """A method 100x slower with one very slow run is no tie of the fastest on a log scale,
+    although its wide spread makes it one in a Welch test on the seconds themselves."""
+    fast = np.array([0.05, 0.07, 0.06, 0.08, 0.07, 0.06])
+    slow = np.array([1.5, 2.0, 1.8, 2.2, 1.6, 40.0])
+    assert stats.ttest_ind(fast, slow, equal_var=False).pvalue >= 0.05
+    assert bold_flags([fast, slow], higher_is_better=False, alpha=0.05) == [True, True]
+    logged = bold_flags([fast, slow], higher_is_better=False, alpha=0.05, log_scale=True)
+    assert logged == [True, False]
+    # overlapping timings stay tied on either scale
+    close = fast * np.array([1.2, 0.9, 1.1, 1.0, 1.3, 0.8])
+    assert bold_flags([fast, close], higher_is_better=False, alpha=0.05, log_scale=True) == [
+        True,
+        True,
+    ]
+    frame = pd.DataFrame(
+        rows("lin", "obs", "pc", "walltime_s", fast)
+        + rows("lin", "obs", "avici", "walltime_s", slow)
+    )
+    summary = summarize(frame, "t", make_spec(metrics=["walltime_s"], settings=["obs"]))
+    bold = summary.cells.set_index("method")["bold"]
+    assert bool(bold["pc"]) and not bool(bold["avici"])
+    assert "on the logarithms for walltime_s" in caption(summary, make_spec(metrics=["walltime_s"]))
 
 
 def test_fewer_than_five_values_bold_only_the_best_and_one_method_is_never_bold():

@@ -80,18 +80,28 @@ def spread(values: np.ndarray, dispersion: str) -> float:
     return float(stats.sem(values) if dispersion == "sem" else np.std(values, ddof=1))
 
 
-def not_worse(best: np.ndarray, other: np.ndarray, alpha: float) -> bool:
-    """True if ``other`` ties the best mean or a Welch t-test cannot tell them apart."""
+def not_worse(
+    best: np.ndarray, other: np.ndarray, alpha: float, *, log_scale: bool = False
+) -> bool:
+    """True if ``other`` ties the best mean or a Welch t-test cannot tell them apart (on the
+    logarithms with ``log_scale``, where every value is positive)."""
     if np.isclose(best.mean(), other.mean(), rtol=1e-12, atol=1e-12):
         return True
     if best.size < 2 or other.size < 2:
         return False
+    if log_scale and (best > 0).all() and (other > 0).all():
+        best, other = np.log(best), np.log(other)
     p = stats.ttest_ind(best, other, equal_var=False).pvalue
     return bool(np.isfinite(p) and p >= alpha)
 
 
 def bold_flags(
-    groups: list[np.ndarray], *, higher_is_better: bool, alpha: float, min_n: int = MIN_TEST_N
+    groups: list[np.ndarray],
+    *,
+    higher_is_better: bool,
+    alpha: float,
+    min_n: int = MIN_TEST_N,
+    log_scale: bool = False,
 ) -> list[bool]:
     """Bold the best mean and every group not significantly different from it.
 
@@ -110,7 +120,7 @@ def bold_flags(
     return [
         i in finite
         and (
-            not_worse(groups[best], groups[i], alpha)
+            not_worse(groups[best], groups[i], alpha, log_scale=log_scale)
             if tested
             else bool(np.isclose(means[best], means[i], rtol=1e-12, atol=1e-12))
         )
@@ -179,6 +189,7 @@ def summarize(df: pd.DataFrame, table_id: str, spec: dict[str, Any]) -> Summary:
                     [vals[k] for k in contenders],
                     higher_is_better=spec["metrics"][metric]["higher_is_better"],
                     alpha=spec["alpha"],
+                    log_scale=spec["metrics"][metric]["test_scale"] == "log",
                 )
                 flags.update(zip(contenders, contested))
                 for (s, m), v, bold in zip(group, vals, flags.values()):
@@ -237,9 +248,16 @@ def caption(summary: Summary, spec: dict[str, Any]) -> str:
     n = str(lo) if lo == hi else f"{lo}-{hi}"
     what = "standard error" if spec["dispersion"] == "sem" else "standard deviation"
     if lo >= MIN_TEST_N:
+        logged = [
+            spec["metrics"][m].get("label", m)
+            for m in table["metrics"]
+            if spec["metrics"][m]["test_scale"] == "log"
+        ]
+        on_logs = f"; on the logarithms for {', '.join(logged)}" if logged else ""
         rule = (
             "Bold: best mean per column within each setting group, and every method not "
-            f"significantly different from it (Welch two-sided t-test, p \u2265 {spec['alpha']:g})"
+            f"significantly different from it (Welch two-sided t-test, p \u2265 {spec['alpha']:g}"
+            f"{on_logs})"
         )
     else:
         rule = (
