@@ -1,7 +1,7 @@
 """The quality bars of the default model (issue #19, item 5), read from the workflow's metrics.
 
     snakemake --profile local --configfile config/benchmark/default-model.yaml
-    python benchmarks/check_default_model.py [--model avici-small-v3] [results/metrics/all.csv]
+    python benchmarks/check_default_model.py [--model avici-small-v4] [results/metrics/all.csv]
 
 Nothing is recomputed. Prints each bar with the model's value and the best classical method's
 (z-scored and nonparanormal variants alike), the linear and d = 50 domains as they come, and the
@@ -51,7 +51,7 @@ def against_rivals(metrics: pd.DataFrame, model: str, domain: str, metric: str) 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("metrics", nargs="?", default="results/metrics/all.csv")
-    parser.add_argument("--model", default="avici-small-v3")
+    parser.add_argument("--model", default="avici-small-v4")
     args = parser.parse_args(argv)
     metrics, model = read_metrics_csv(args.metrics), args.model
     bars = {}

@@ -397,6 +397,18 @@ def test_finished_run_is_left_as_it_is_and_a_second_trainer_is_refused(tmp_path)
         train(TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 4, "n_workers": 0}), out)
 
 
+def test_a_run_stopped_at_a_chosen_step_is_finished_and_trains_on_when_asked(tmp_path):
+    """``train --steps N`` below the config's n_steps ends like a finished run (what
+    export-model needs); a later call with more steps resumes from there."""
+    config = TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 4, "n_workers": 0})
+    out = tmp_path / "run"
+    assert train(config, out, n_steps=2)["step"] == 2
+    assert ckpt.read_json(out / "final.json")["step"] == 2
+    assert train(config, out)["step"] == 4
+    assert ckpt.read_json(out / "final.json")["step"] == 4
+    assert ckpt.checkpoint_steps(out)[-1] == 4
+
+
 def test_max_minutes_stops_at_a_checkpoint_like_a_finished_run(tmp_path):
     raw = {**TINY_TRAIN, "n_steps": 1000, "n_workers": 0, "lr_warmup": 10}
     summary = train(TrainConfig.from_dict({**raw, "max_minutes": 1e-6}), tmp_path / "run")

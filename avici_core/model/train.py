@@ -583,7 +583,7 @@ class Trainer:
         }
         if budget_spent:
             summary["stopped"] = f"max_minutes={cfg.max_minutes}"
-        if int(state.step) >= cfg.n_steps or budget_spent:
+        if int(state.step) >= total or budget_spent:  # stopped where asked: a finished run
             ckpt.write_json(self.out / "final.json", summary)
         return summary
 
