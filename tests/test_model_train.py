@@ -203,6 +203,20 @@ def test_resumption_may_add_a_later_decay_but_not_change_what_was_trained(tmp_pa
             train(TrainConfig.from_dict({**extended, "n_steps": 8, **changed}), out)
 
 
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    base = {**TINY_TRAIN, "n_steps": 6, "n_workers": 0}
+    out = tmp_path / "run"
+    train(TrainConfig.from_dict(base), out, n_steps=4)
+    log_path = out / "metrics.jsonl"
+    # a process killed after its checkpoint at step 4 had logged step 5 already
+    with open(log_path, "a") as log_file:
+        log_file.write(json.dumps({"step": 5, "loss": 123.0}) + "\n")
+    train(TrainConfig.from_dict(base), out)
+    records = [json.loads(line) for line in log_path.read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]
+    assert records[4]["loss"] != 123.0
+
+
 def test_data_parallel_over_two_host_devices(tmp_path):
     script = f"""
 import json, jax, numpy as np

@@ -29,6 +29,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from sklearn.metrics import auc, f1_score, precision_recall_curve, roc_auc_score
 from tqdm import tqdm
 
+from avici_core.io import write_text
 from avici_core.metrics.prob_metrics import probability_row_column_share
 from avici_core.model import checkpoint as ckpt
 from avici_core.model.loss import (
@@ -503,6 +504,7 @@ class Trainer:
         cfg = self.config
         self._write_config(max(ckpt.checkpoint_steps(self.out), default=0))
         state, meta = self.restore()
+        _drop_records_after(self.out / "metrics.jsonl", int(state.step))
         sampler = meta.get("sampler", {})
         state = jax.device_put(state, self.replicated)
         rng = seed_stream(cfg.seed, 1)
@@ -586,6 +588,18 @@ class Trainer:
         if int(state.step) >= total or budget_spent:  # stopped where asked: a finished run
             ckpt.write_json(self.out / "final.json", summary)
         return summary
+
+
+def _drop_records_after(log_path: Path, step: int) -> None:
+    """Drop the records a killed process logged after its last checkpoint: the resumed run
+    logs those steps again, and one record per step keeps the log in step with the checkpoint."""
+    if not log_path.exists():
+        return
+    lines = log_path.read_text().splitlines(keepends=True)
+    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    if len(kept) < len(lines):
+        log.info("dropped %d records after step %d from %s", len(lines) - len(kept), step, log_path)
+        write_text(log_path, "".join(kept))
 
 
 def train(config: TrainConfig, out: str | Path, *, n_steps: int | None = None) -> dict[str, Any]:
