@@ -11,9 +11,10 @@
    variable's logits (plain) or streaming key blocks (blockwise), each in a fresh subprocess
    (RSS is per process); GFLOP/s = ``matmul_flops`` / time. Plain combos whose ``[H, n, n]``
    logits of one variable would exceed ``--plain-limit-gib`` are skipped.
-3. Allocator: the forward at n=1000, d=20 in fresh processes with glibc's default malloc and
-   with the heap the CLI keeps (``avici_core.allocator``), taking turns. Everything else here
-   runs as the CLI does, with the kept heap.
+3. Allocator: the forward at n=1000, d=20 and the small model's train step (the shipped
+   avici-small network, d=20, 3 datasets x 128 rows) in fresh processes with glibc's default
+   malloc and with the heap the CLI keeps (``avici_core.allocator``), taking turns; page faults
+   per call are printed too. Everything else here runs as the CLI does, with the kept heap.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import json
 import logging
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -82,9 +84,23 @@ def matmul_peak_gflops(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / min(_timed(f, a) for _ in range(repeats)) / 1e9
 
 
+def _page_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _warm(fn, repeats: int) -> tuple[float, int]:
+    """Best time of ``repeats`` calls after the first, and the page faults of the last call."""
+    times = []
+    for _ in range(repeats):
+        faults = _page_faults()
+        times.append(_timed(fn))
+        faults = _page_faults() - faults
+    return min(times), faults
+
+
 def child(n: int, d: int, blockwise: bool, kept: bool) -> None:
-    """One forward in this process; prints JSON (time, peak RSS). ``kept``: the CLI's allocator
-    settings (``avici_core.allocator``), else glibc's defaults."""
+    """One forward in this process; prints JSON (time, peak RSS, page faults per call).
+    ``kept``: the CLI's allocator settings (``avici_core.allocator``), else glibc's defaults."""
     if kept:
         keep_freed_memory()
     config = ModelConfig(row_block=STREAMED if blockwise else PLAIN)
@@ -94,13 +110,39 @@ def child(n: int, d: int, blockwise: bool, kept: bool) -> None:
     f = jax.jit(lambda p, x: net.apply(p, None, x, False, False))
     first = _timed(f, params, x)
     small = n * d <= 1000 * 100  # big combos: one run only
-    warm = min(_timed(f, params, x) for _ in range(2)) if small else first
+    warm, faults = _warm(lambda: f(params, x), 2) if small else (first, -1)
     rss_gib = peak_rss_gib()
-    print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib}))
+    print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib, "faults": faults}))
+
+
+def small_step_child(kept: bool) -> None:
+    """One train step of the shipped small network (d=20, 3 datasets x 128 rows, as its training
+    takes them) in this process; prints JSON (warm time, page faults per step)."""
+    if kept:
+        keep_freed_memory()
+    small = {"dim": 64, "layers": 4, "num_heads": 4, "key_size": 16, "widening": 2}
+    config = TrainConfig(dropout=0.0, n_vars=(20,), **small)
+    net = make_network(config.model_config())
+    optimizer = make_optimizer(config, 1)
+    params = _params(config.model_config(), 20)
+    state = TrainState(
+        jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
+    )
+    step = jax.jit(_step_fn(config, net, optimizer))
+    g = (np.random.default_rng(0).random((3, 20, 20)) < 0.1).astype(np.int32)
+    args = (jax.random.key(0), jnp.asarray(_data(0, (3, 128, 20))), jnp.asarray(g))
+    call = lambda: step(state, *args, jnp.zeros(3, bool))
+    _timed(call)
+    warm, faults = _warm(call, 5)
+    print(json.dumps({"warm_s": warm, "faults": faults}))
 
 
 def run_child(n: int, d: int, blockwise: bool, kept: bool = True) -> dict:
     cmd = [sys.executable, __file__, "--child", *(str(int(a)) for a in (n, d, blockwise, kept))]
+    return _child_json(cmd)
+
+
+def _child_json(cmd: list[str]) -> dict:
     out = subprocess.run(cmd, capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -185,19 +227,30 @@ def reference(ref_python: str, n: int, d: int) -> None:
 
 
 def allocator_comparison(n: int, d: int, rounds: int = 2) -> None:
-    """The forward with glibc's default malloc against the CLI's kept heap, fresh processes
-    taking turns (``rounds`` each), so both see the same machine."""
-    times: dict[bool, list[float]] = {False: [], True: []}
-    for _ in range(rounds):
-        for kept in (False, True):
-            times[kept].append(run_child(n, d, False, kept)["warm_s"])
-    default, kept = min(times[False]), min(times[True])
+    """The forward and the small model's train step with glibc's default malloc against the
+    CLI's kept heap, fresh processes taking turns (``rounds`` each), so both see one machine."""
+    runs = {
+        f"forward n={n} d={d}": lambda kept: run_child(n, d, False, kept),
+        "small model's train step": lambda kept: _child_json(
+            [sys.executable, __file__, "--small-step-child", str(int(kept))]
+        ),
+    }
     gflop = matmul_flops(ModelConfig(), n, d) / 1e9
-    print(
-        f"\nallocator, forward n={n} d={d} (best of {rounds} processes): glibc default "
-        f"{default:.2f} s ({gflop / default:.0f} GFLOP/s), kept heap {kept:.2f} s "
-        f"({gflop / kept:.0f} GFLOP/s): {default / kept:.2f}x"
-    )
+    print(f"\nallocator (best of {rounds} processes; page faults per call)")
+    for name, run in runs.items():
+        results: dict[bool, list[dict]] = {False: [], True: []}
+        for _ in range(rounds):
+            for kept in (False, True):
+                results[kept].append(run(kept))
+        best = {k: min(v, key=lambda r: r["warm_s"]) for k, v in results.items()}
+        forward = name.startswith("forward")
+        rate = lambda s, forward=forward: f" ({gflop / s:.0f} GFLOP/s)" if forward else ""
+        print(
+            f"{name}: glibc default {best[False]['warm_s']:.3f} s{rate(best[False]['warm_s'])} "
+            f"and {best[False]['faults']:,} faults, kept heap {best[True]['warm_s']:.3f} s"
+            f"{rate(best[True]['warm_s'])} and {best[True]['faults']:,} faults: "
+            f"{best[False]['warm_s'] / best[True]['warm_s']:.2f}x"
+        )
 
 
 def grid(ns: list[int], ds: list[int], plain_limit_gib: float) -> None:
@@ -232,9 +285,13 @@ def main() -> None:
     parser.add_argument("--skip-allocator", action="store_true")
     parser.add_argument("--plain-limit-gib", type=float, default=4.0)
     parser.add_argument("--child", nargs=4, type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--small-step-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child[:2], *map(bool, args.child[2:]))
+        return
+    if args.small_step_child is not None:
+        small_step_child(bool(args.small_step_child))
         return
     keep_freed_memory()  # ours as the CLI runs it
     logging.basicConfig(level=logging.INFO)
