@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avici_core.model import AviciModel, ModelConfig, load_model
+from avici_core.model import AviciModel, ModelConfig, load_model, network
 from avici_core.model.api import check_model_input
 from avici_core.model.loss import (
     DualConfig,
@@ -115,6 +115,16 @@ def test_blockwise_row_attention_equals_plain(n):
     a, b = _logits(TINY, params, x), _logits(blockwise, params, x)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose(b[:, off], a[:, off], atol=1e-5)
+
+
+def test_row_attention_per_variable_equals_all_at_once(monkeypatch):
+    x = _data(4, (2, 40, 5))
+    params = _init(TINY, x)
+    at_once = _logits(TINY, params, x)  # a tiny batch: every variable at once
+    monkeypatch.setattr(network, "ALL_VARIABLES_AT_ONCE", 0)  # one variable at a time
+    per_variable = _logits(TINY, params, x)
+    off = ~np.eye(5, dtype=bool)
+    np.testing.assert_allclose(per_variable[:, off], at_once[:, off], atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ value,linear}``, ``BaseModel/{learned_temp,final_matrix_bias}``) so official che
 without renaming (spec avici.md §1.4).
 
 Attention over rows runs one variable at a time (``lax.map``), so one variable's logits are
-alive at once instead of all ``[d, H, n, n]`` (which made the original memory-bound). Up to
+alive at once instead of all ``[d, H, n, n]`` (which made the original memory-bound); only when
+all of them are small (training batches) does it take every variable at once. Up to
 ``row_block`` rows it materialises that variable's ``[H, n, n]`` logits; above, it streams key
 blocks of ``row_block // 4`` rows with an online softmax (peak memory linear in n).
 :func:`use_blockwise` picks one from the input size; both agree to float32 round-off.
@@ -194,13 +195,23 @@ def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, key_block: in
     return acc / norm[..., None]
 
 
+# Logit entries up to which row attention takes every variable at once (64 MiB in float32)
+ALL_VARIABLES_AT_ONCE = 2**24
+
+
 def _row_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, key_block: int | None) -> jax.Array:
     """``q, k, v [..., d, H, n, K]``: one variable at a time (``lax.map``), plain or streamed in
     key blocks (``key_block``; the backward then recomputes them instead of storing [n, n]).
 
     On 2 CPU cores at n = 1000, d = 20 (paper-size network) this is 1.4x faster than streaming
     128-row query and key blocks, and several times faster than all variables' logits at once.
+    Up to :data:`ALL_VARIABLES_AT_ONCE` logit entries in all (a training batch: 3.9 M at d = 20,
+    3 datasets x 128 rows), every variable at once skips the loop's slicing and is faster: the
+    small model's train step took 0.225 s instead of 0.236-0.262 s on 2 cores.
     """
+    n_logits = math.prod(q.shape[:-1]) * q.shape[-2]
+    if key_block is None and n_logits <= ALL_VARIABLES_AT_ONCE:
+        return _softmax_rows(q, k, v)
     lead = q.shape[:-3]
     flat = [a.reshape(-1, *a.shape[-3:]) for a in (q, k, v)]  # [M, H, n, K]
     if key_block is None:
