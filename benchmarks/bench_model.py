@@ -115,23 +115,27 @@ def child(n: int, d: int, blockwise: bool, kept: bool) -> None:
     print(json.dumps({"first_s": first, "warm_s": warm, "peak_rss_gib": rss_gib, "faults": faults}))
 
 
+SMALL = {"dim": 64, "layers": 4, "num_heads": 4, "key_size": 16, "widening": 2}  # avici-small
+SMALL_STEP = (3, 128, 20)  # datasets x rows x variables: a d = 20 step of its training
+
+
 def small_step_child(kept: bool) -> None:
-    """One train step of the shipped small network (d=20, 3 datasets x 128 rows, as its training
-    takes them) in this process; prints JSON (warm time, page faults per step)."""
+    """One train step of the shipped small network on ``SMALL_STEP`` in this process; prints
+    JSON (warm time, page faults per step)."""
     if kept:
         keep_freed_memory()
-    small = {"dim": 64, "layers": 4, "num_heads": 4, "key_size": 16, "widening": 2}
-    config = TrainConfig(dropout=0.0, n_vars=(20,), **small)
+    config = TrainConfig(dropout=0.0, n_vars=(SMALL_STEP[2],), **SMALL)
     net = make_network(config.model_config())
     optimizer = make_optimizer(config, 1)
-    params = _params(config.model_config(), 20)
+    params = _params(config.model_config(), SMALL_STEP[2])
     state = TrainState(
         jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
     )
     step = jax.jit(_step_fn(config, net, optimizer))
-    g = (np.random.default_rng(0).random((3, 20, 20)) < 0.1).astype(np.int32)
-    args = (jax.random.key(0), jnp.asarray(_data(0, (3, 128, 20))), jnp.asarray(g))
-    call = lambda: step(state, *args, jnp.zeros(3, bool))
+    b, _, d = SMALL_STEP
+    g = (np.random.default_rng(0).random((b, d, d)) < 0.1).astype(np.int32)
+    args = (jax.random.key(0), jnp.asarray(_data(0, SMALL_STEP)), jnp.asarray(g))
+    call = lambda: step(state, *args, jnp.zeros(b, bool))
     _timed(call)
     warm, faults = _warm(call, 5)
     print(json.dumps({"warm_s": warm, "faults": faults}))
@@ -228,27 +232,39 @@ def reference(ref_python: str, n: int, d: int) -> None:
 
 def allocator_comparison(n: int, d: int, rounds: int = 2) -> None:
     """The forward and the small model's train step with glibc's default malloc against the
-    CLI's kept heap, fresh processes taking turns (``rounds`` each), so both see one machine."""
-    runs = {
-        f"forward n={n} d={d}": lambda kept: run_child(n, d, False, kept),
-        "small model's train step": lambda kept: _child_json(
-            [sys.executable, __file__, "--small-step-child", str(int(kept))]
+    CLI's kept heap, fresh processes taking turns (``rounds`` each), so both see one machine;
+    rates as a share of the float32 matmul peak measured just before."""
+    b, rows, small_d = SMALL_STEP
+    runs = {  # name: (one fresh process's result, matmul GFLOP of one call)
+        f"forward n={n} d={d}": (
+            lambda kept: run_child(n, d, False, kept),
+            matmul_flops(ModelConfig(), n, d) / 1e9,
+        ),
+        f"small model's train step ({b} x {rows} rows, d={small_d})": (
+            lambda kept: _child_json(
+                [sys.executable, __file__, "--small-step-child", str(int(kept))]
+            ),
+            3 * b * matmul_flops(ModelConfig(**SMALL), rows, small_d) / 1e9,  # fwd + bwd
         ),
     }
-    gflop = matmul_flops(ModelConfig(), n, d) / 1e9
-    print(f"\nallocator (best of {rounds} processes; page faults per call)")
-    for name, run in runs.items():
+    peak = matmul_peak_gflops()
+    print(
+        f"\nallocator (best of {rounds} processes; page faults per call; "
+        f"float32 matmul peak {peak:.0f} GFLOP/s)"
+    )
+    for name, (run, gflop) in runs.items():
         results: dict[bool, list[dict]] = {False: [], True: []}
         for _ in range(rounds):
             for kept in (False, True):
                 results[kept].append(run(kept))
         best = {k: min(v, key=lambda r: r["warm_s"]) for k, v in results.items()}
-        forward = name.startswith("forward")
-        rate = lambda s, forward=forward: f" ({gflop / s:.0f} GFLOP/s)" if forward else ""
+        cells = {
+            k: f"{r['warm_s']:.3f} s ({gflop / r['warm_s']:.0f} GFLOP/s, "
+            f"{gflop / r['warm_s'] / peak:.0%} of peak) and {r['faults']:,} faults"
+            for k, r in best.items()
+        }
         print(
-            f"{name}: glibc default {best[False]['warm_s']:.3f} s{rate(best[False]['warm_s'])} "
-            f"and {best[False]['faults']:,} faults, kept heap {best[True]['warm_s']:.3f} s"
-            f"{rate(best[True]['warm_s'])} and {best[True]['faults']:,} faults: "
+            f"{name}, {gflop:.1f} GFLOP: glibc default {cells[False]}, kept heap {cells[True]}: "
             f"{best[False]['warm_s'] / best[True]['warm_s']:.2f}x"
         )
 
