@@ -5,8 +5,10 @@
 Measured in the same run: the dense matmul rate (8192^3, bf16 and float32 at JAX's default
 precision, i.e. TF32 on NVIDIA GPUs), the paper-size network's forward at n = 1000, d = 20
 (batch 1 and 8) and one jitted training step at d = 20 with the paper's per-device batch (13
-datasets of 200 rows). FLOPs are XLA's cost analysis of the compiled program; rates are best of
-3 warm calls. ``--tiny`` shrinks every size so that the script runs in seconds on a CPU.
+datasets of 200 rows), that step once more with row attention looping over variables (the
+network's path above ``ALL_VARIABLES_AT_ONCE``; seconds only, since XLA's cost analysis counts a
+loop body once). FLOPs are XLA's cost analysis of the compiled program; rates are best of 3 warm
+calls. ``--tiny`` shrinks every size so that the script runs in seconds on a CPU.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from avici_core.model import network
 from avici_core.model.loss import init_dual
 from avici_core.model.network import ModelConfig, make_network
 from avici_core.model.train import TrainConfig, TrainState, _step_fn, batch_size_per_device
@@ -69,6 +72,16 @@ def train_rate(config: TrainConfig, batch: int, n: int, d: int) -> dict[str, flo
     return {"seconds": seconds, "steps_per_s": 1.0 / seconds, "tflops": flops / seconds / 1e12}
 
 
+def per_variable_train_rate(config: TrainConfig, batch: int, n: int, d: int) -> dict[str, float]:
+    """:func:`train_rate` with row attention forced to loop over variables."""
+    limits = dict(network.ALL_VARIABLES_AT_ONCE)
+    network.ALL_VARIABLES_AT_ONCE.update(dict.fromkeys(limits, 0))
+    try:
+        return {"seconds": train_rate(config, batch, n, d)["seconds"]}
+    finally:
+        network.ALL_VARIABLES_AT_ONCE.update(limits)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="small sizes (CPU smoke run)")
@@ -91,6 +104,7 @@ def main() -> None:
         "forward_b1": forward_rate(model, 1, n, d),
         "forward_b8": forward_rate(model, 8, n, d),
         "train_step": train_rate(trainer, batch, n // 5, d),
+        "train_step_per_variable": per_variable_train_rate(trainer, batch, n // 5, d),
     }
     print(f"device {result['device']}, jax {result['jax']}")
     print(f"matmul {size}^3: bf16 {peak['bf16']:.1f} TFLOP/s, float32 {peak['f32']:.1f} TFLOP/s\n")
@@ -101,7 +115,12 @@ def main() -> None:
             f"| {name} | {r['seconds']:.4f} | {r['tflops']:.2f} | {r['tflops'] / peak['f32']:.0%} "
             f"| {r['tflops'] / peak['bf16']:.0%} |"
         )
-    print(f"\ntrain steps/s: {result['train_step']['steps_per_s']:.2f} (batch {batch}, n {n // 5})")
+    looped = result["train_step_per_variable"]["seconds"]
+    print(
+        f"\ntrain steps/s: {result['train_step']['steps_per_s']:.2f} (batch {batch}, n {n // 5}); "
+        f"looping over variables: {looped:.4f} s a step "
+        f"({looped / result['train_step']['seconds']:.2f}x the time)"
+    )
     if args.out:
         with open(args.out, "w") as f:
             json.dump(result, f, indent=2)

@@ -121,7 +121,7 @@ def test_row_attention_per_variable_equals_all_at_once(monkeypatch):
     x = _data(4, (2, 40, 5))
     params = _init(TINY, x)
     at_once = _logits(TINY, params, x)  # a tiny batch: every variable at once
-    monkeypatch.setattr(network, "ALL_VARIABLES_AT_ONCE", 0)  # one variable at a time
+    monkeypatch.setitem(network.ALL_VARIABLES_AT_ONCE, "cpu", 0)  # one variable at a time
     per_variable = _logits(TINY, params, x)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose(per_variable[:, off], at_once[:, off], atol=1e-5)

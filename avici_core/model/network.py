@@ -195,8 +195,17 @@ def _online_softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array, key_block: in
     return acc / norm[..., None]
 
 
-# Logit entries up to which row attention takes every variable at once (64 MiB in float32)
-ALL_VARIABLES_AT_ONCE = 2**24
+# Logit entries up to which row attention takes every variable at once, by backend. CPU: 64 MiB
+# in float32 (measured, see _row_attention). Accelerators: a loop over variables leaves the
+# device idle between small kernels, and a training batch at the paper's size (13 datasets x 20
+# variables x 8 heads x 200², 83 M entries, 0.3 GiB) fits; 1 GiB (not yet measured on a GPU).
+ALL_VARIABLES_AT_ONCE = {"cpu": 2**24, "accelerator": 2**28}
+
+
+def all_variables_at_once_limit() -> int:
+    """:data:`ALL_VARIABLES_AT_ONCE` for JAX's default backend."""
+    kind = "cpu" if jax.default_backend() == "cpu" else "accelerator"
+    return ALL_VARIABLES_AT_ONCE[kind]
 
 
 def _row_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, key_block: int | None) -> jax.Array:
@@ -205,12 +214,12 @@ def _row_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, key_block: int |
 
     On 2 CPU cores at n = 1000, d = 20 (paper-size network) this is 1.4x faster than streaming
     128-row query and key blocks, and several times faster than all variables' logits at once.
-    Up to :data:`ALL_VARIABLES_AT_ONCE` logit entries in all (a training batch: 3.9 M at d = 20,
-    3 datasets x 128 rows), every variable at once skips the loop's slicing and stacking: the
-    small model's train step took 0.213 s instead of 0.250 s on 2 cores.
+    Up to :func:`all_variables_at_once_limit` logit entries in all (a CPU training batch: 3.9 M
+    at d = 20, 3 datasets x 128 rows), every variable at once skips the loop's slicing and
+    stacking: the small model's train step took 0.213 s instead of 0.250 s on 2 cores.
     """
     n_logits = math.prod(q.shape[:-1]) * q.shape[-2]
-    if key_block is None and n_logits <= ALL_VARIABLES_AT_ONCE:
+    if key_block is None and n_logits <= all_variables_at_once_limit():
         return _softmax_rows(q, k, v)
     lead = q.shape[:-3]
     flat = [a.reshape(-1, *a.shape[-3:]) for a in (q, k, v)]  # [M, H, n, K]
