@@ -208,9 +208,10 @@ def test_a_resumed_run_logs_each_step_once(tmp_path):
     out = tmp_path / "run"
     train(TrainConfig.from_dict(base), out, n_steps=4)
     log_path = out / "metrics.jsonl"
-    # a process killed after its checkpoint at step 4 had logged step 5 already
+    # a process killed after its checkpoint at step 4 had logged step 5 already, and was cut
+    # off in the middle of step 6's line
     with open(log_path, "a") as log_file:
-        log_file.write(json.dumps({"step": 5, "loss": 123.0}) + "\n")
+        log_file.write(json.dumps({"step": 5, "loss": 123.0}) + "\n" + '{"step": 6, "lo')
     train(TrainConfig.from_dict(base), out)
     records = [json.loads(line) for line in log_path.read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4, 5, 6]

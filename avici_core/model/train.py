@@ -592,11 +592,19 @@ class Trainer:
 
 def _drop_records_after(log_path: Path, step: int) -> None:
     """Drop the records a killed process logged after its last checkpoint: the resumed run
-    logs those steps again, and one record per step keeps the log in step with the checkpoint."""
+    logs those steps again, and one record per step keeps the log in step with the checkpoint.
+    A line the kill cut short is dropped too."""
     if not log_path.exists():
         return
+
+    def logged_step(line: str) -> float:
+        try:
+            return json.loads(line)["step"]
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return math.inf
+
     lines = log_path.read_text().splitlines(keepends=True)
-    kept = [line for line in lines if json.loads(line)["step"] <= step]
+    kept = [line for line in lines if logged_step(line) <= step]
     if len(kept) < len(lines):
         log.info("dropped %d records after step %d from %s", len(lines) - len(kept), step, log_path)
         write_text(log_path, "".join(kept))
