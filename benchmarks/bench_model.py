@@ -124,15 +124,8 @@ def small_step_child(kept: bool) -> None:
     JSON (warm time, page faults per step)."""
     if kept:
         keep_freed_memory()
-    config = TrainConfig(dropout=0.0, n_vars=(SMALL_STEP[2],), **SMALL)
-    net = make_network(config.model_config())
-    optimizer = make_optimizer(config, 1)
-    params = _params(config.model_config(), SMALL_STEP[2])
-    state = TrainState(
-        jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
-    )
-    step = jax.jit(_step_fn(config, net, optimizer))
     b, _, d = SMALL_STEP
+    step, state = _jitted_step(d, SMALL)
     g = (np.random.default_rng(0).random((b, d, d)) < 0.1).astype(np.int32)
     args = (jax.random.key(0), jnp.asarray(_data(0, SMALL_STEP)), jnp.asarray(g))
     call = lambda: step(state, *args, jnp.zeros(b, bool))
@@ -151,15 +144,19 @@ def _child_json(cmd: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def our_train_step(batch: dict[str, np.ndarray]) -> tuple[float, float]:
-    config = TrainConfig(dropout=0.0, n_vars=(20,))
-    net = make_network(config.model_config())
+def _jitted_step(d: int, network_size: dict[str, int]):
+    """The jitted training step (dropout off) of a network and its fresh state at ``d``."""
+    config = TrainConfig(dropout=0.0, n_vars=(d,), **network_size)
     optimizer = make_optimizer(config, 1)
-    params = _params(config.model_config(), 20)
+    params = _params(config.model_config(), d)
     state = TrainState(
         jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
     )
-    step = jax.jit(_step_fn(config, net, optimizer))
+    return jax.jit(_step_fn(config, make_network(config.model_config()), optimizer)), state
+
+
+def our_train_step(batch: dict[str, np.ndarray]) -> tuple[float, float]:
+    step, state = _jitted_step(20, {})  # the paper-size network
     x = np.concatenate(
         [batch["train_x_obs"][:, :150], batch["train_x_int"]], axis=1
     )  # [8, 200, 20, 2]

@@ -120,8 +120,15 @@ def test_blockwise_row_attention_equals_plain(n):
 def test_row_attention_per_variable_equals_all_at_once(monkeypatch):
     x = _data(4, (2, 40, 5))
     params = _init(TINY, x)
-    at_once = _logits(TINY, params, x)  # a tiny batch: every variable at once
-    monkeypatch.setitem(network.ALL_VARIABLES_AT_ONCE, "cpu", 0)  # one variable at a time
+    loops = lambda: (
+        "scan"
+        in str(jax.make_jaxpr(lambda p: make_network(TINY).apply(p, None, x, False, False))(params))
+    )
+    assert not loops()  # a tiny batch: every variable at once
+    at_once = _logits(TINY, params, x)
+    for backend in network.ALL_VARIABLES_AT_ONCE:
+        monkeypatch.setitem(network.ALL_VARIABLES_AT_ONCE, backend, 0)
+    assert loops()  # one variable at a time
     per_variable = _logits(TINY, params, x)
     off = ~np.eye(5, dtype=bool)
     np.testing.assert_allclose(per_variable[:, off], at_once[:, off], atol=1e-5)
