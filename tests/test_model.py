@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from avici_core.data.standardize import nonparanormal
 from avici_core.model import AviciModel, ModelConfig, load_model, network
 from avici_core.model.api import check_model_input
 from avici_core.model.loss import (
@@ -26,6 +27,7 @@ from avici_core.model.loss import (
 from avici_core.model.network import (
     count_params,
     make_network,
+    normal_scores,
     row_chunk_size,
     standardize,
 )
@@ -205,6 +207,52 @@ def test_standardize_real_and_count_paths():
     assert np.all(zc[~positive] == 0.0) and np.all(zc[positive] >= 0.0)
     cpm = np.log2(counts[positive] / (counts.sum(1, keepdims=True) * 1e-6).repeat(5, 1)[positive])
     np.testing.assert_allclose(zc[positive], (cpm - cpm.min()) / cpm.std(), rtol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(2, 60),
+    tied=st.integers(0, 60),
+)
+def test_normal_scores_equal_the_float64_nonparanormal_with_ties(seed, n, tied):
+    """The training path (JAX, float32) and the inference path (numpy, float64) agree."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_cauchy((2, n, 3))
+    x[0, : min(tied, n), 1] = 3.0  # a run of ties
+    x[1, :, 2] = 5.0  # a constant column: all ranks tie, scores 0
+    jax_scores = np.asarray(normal_scores(jnp.asarray(x, jnp.float32)))
+    np.testing.assert_allclose(jax_scores, np.stack([nonparanormal(b) for b in x]), atol=2e-5)
+    assert np.all(jax_scores[1, :, 2] == 0.0)
+
+
+@pytest.mark.parametrize("input_values", ["normal_scores", "zscore+normal_scores"])
+def test_input_values_channels_and_the_rank_model_ignores_increasing_transforms(input_values):
+    config = ModelConfig(**{**TINY.to_dict(), "input_values": input_values})
+    assert config.input_channels == (3 if "+" in input_values else 2)
+    x = _data(7, (1, 40, 4))
+    z = np.asarray(standardize(jnp.asarray(x), False, input_values))
+    assert z.shape == (1, 40, 4, config.input_channels)
+    np.testing.assert_array_equal(z[..., 1], x[..., 1])  # the indicator stays channel 1
+    model = AviciModel(_init(config, x), config)
+    values = x[0, ..., 0]
+    probs = model(values, x[0, ..., 1])
+    np.testing.assert_allclose(  # the in-network path (training) equals the float64 path
+        probs, jax.nn.sigmoid(_logits(config, model.params, x))[0], atol=1e-5
+    )
+    bent = values.copy()
+    bent[:, 0] = np.exp(3 * values[:, 0])  # increasing: the same ranks
+    bent[:, 2] = values[:, 2] ** 3
+    moved = model(bent, x[0, ..., 1])
+    if input_values == "normal_scores":
+        np.testing.assert_allclose(moved, probs, atol=1e-6)
+    else:
+        assert not np.allclose(moved, probs, atol=1e-4)  # the z-score channel sees the change
+
+
+def test_an_unknown_input_values_is_refused_by_name():
+    with pytest.raises(ValueError, match="input_values must be one of"):
+        ModelConfig(input_values="ranks")
 
 
 def test_bce_ignores_masked_diagonal_and_has_finite_gradient():

@@ -452,6 +452,35 @@ def test_init_from_starts_a_run_from_another_runs_averaged_parameters(tmp_path):
         Trainer(wider, tmp_path / "wider").init_state()
 
 
+def test_a_warm_start_that_adds_an_input_channel_starts_from_the_sources_function(tmp_path):
+    first = TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 2, "n_workers": 0})
+    train(first, tmp_path / "first")
+    both = TrainConfig.from_dict(
+        {
+            **first.to_dict(),
+            "init_from": str(tmp_path / "first"),
+            "input_values": "zscore+normal_scores",
+        }
+    )
+    state = Trainer(both, tmp_path / "both").init_state()
+    source, _ = ckpt.load_checkpoint(tmp_path / "first")
+    w = np.asarray(state.params["BaseModel/linear"]["w"])  # [3 channels, D]
+    np.testing.assert_array_equal(w[:2], source["ave_params"]["BaseModel/linear/w"])
+    assert np.all(w[2] == 0.0)
+    x = np.random.default_rng(0).normal(size=(1, 30, 5, 2)).astype(np.float32)
+    x[..., 1] = 0.0
+    logits = {
+        config.input_values: make_network(config.model_config()).apply(
+            params, None, x, False, False
+        )
+        for config, params in (
+            (first, ckpt.unflatten_params(source["ave_params"])),
+            (both, state.params),
+        )
+    }
+    np.testing.assert_allclose(logits["zscore+normal_scores"], logits["zscore"], atol=1e-6)
+
+
 def test_infer_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(
     tmp_path, tiny_model_dir
 ):

@@ -21,10 +21,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from avici_core.config import SHIPPED_MODELS
-from avici_core.data.standardize import standardize
+from avici_core.data.standardize import nonparanormal, standardize
 from avici_core.dataset import MIN_ROWS, check_observations
 from avici_core.model import checkpoint as ckpt
-from avici_core.model.network import EXECUTION_KEYS, ModelConfig, make_network
+from avici_core.model.network import EXECUTION_KEYS, InputValues, ModelConfig, make_network
 from avici_core.model.official import load_official
 from avici_core.types import Params
 
@@ -88,11 +88,16 @@ class AviciModel:
           source, names: where the data came from and its column names, for refusal messages.
         """
         batch = check_model_input(
-            x, interv, expects_counts=self.expects_counts, source=source, names=names
+            x,
+            interv,
+            expects_counts=self.expects_counts,
+            input_values=self.config.input_values,
+            source=source,
+            names=names,
         )
         self._warn_outside_training_range(batch.shape[-2], source)
         executable = self._executable(batch.shape)
-        check_memory(executable, batch.shape, source=source, fits=self._fits)  # [B, n, d, 2]
+        check_memory(executable, batch.shape, source=source, fits=self._fits)  # [B, n, d, C]
         probs = np.asarray(executable(self.params, batch), dtype=np.float64)
         if np.ndim(x) == 2:
             probs = probs[0]
@@ -188,10 +193,13 @@ def check_model_input(
     interv: np.ndarray | None,
     *,
     expects_counts: bool = False,
+    input_values: InputValues = "zscore",
     source: str = "data",
     names: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """Validate, standardize in float64 and stack into the network input ``[B, n, d, 2]`` float32.
+    """Validate, standardize in float64 and stack into the network input ``[B, n, d, C]`` float32:
+    the value channel, the intervention mask, then normal scores if ``input_values`` asks (as
+    ``network.standardize`` orders them).
 
     Standardizing before the cast makes the output independent of each column's units (an offset
     of 1e7 or a scale of 1e30 changes nothing) and finite for any finite input. Raises
@@ -214,8 +222,14 @@ def check_model_input(
         )
     if expects_counts and not np.all(np.mod(xs, 1) == 0):
         log.warning("this model expects count data, but x is not integer-valued")
-    values = np.stack([standardize(xb, is_count_data=expects_counts) for xb in xs])
-    return np.stack([values.astype(np.float32), masks.astype(np.float32)], axis=-1)
+    if input_values == "normal_scores":
+        values = np.stack([nonparanormal(xb) for xb in xs])
+    else:
+        values = np.stack([standardize(xb, is_count_data=expects_counts) for xb in xs])
+    channels = [values, masks]
+    if input_values == "zscore+normal_scores":
+        channels.append(np.stack([nonparanormal(xb) for xb in xs]))
+    return np.stack(channels, axis=-1).astype(np.float32)
 
 
 def resolve_model_path(path_or_name: str | os.PathLike) -> Path:
@@ -278,7 +292,9 @@ def load_model(
 def check_params_match(model: AviciModel) -> None:
     """Refuse parameters whose names/shapes differ from the network the config builds."""
     expected = jax.eval_shape(
-        lambda: model._net.init(jax.random.key(0), jnp.zeros((1, 2, 2, 2)), False, False)
+        lambda: model._net.init(
+            jax.random.key(0), jnp.zeros((1, 2, 2, model.config.input_channels)), False, False
+        )
     )
     want, have = _shapes(expected), _shapes(model.params)
     if want != have:

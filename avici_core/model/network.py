@@ -33,6 +33,8 @@ import jax.numpy as jnp
 import jmp
 
 AttentionAxes = Literal["both", "n", "d"]
+InputValues = Literal["zscore", "normal_scores", "zscore+normal_scores"]
+INPUT_VALUES = ("zscore", "normal_scores", "zscore+normal_scores")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +53,10 @@ class ModelConfig:
       attention_axes: ``both`` alternates variables/rows; ``n`` or ``d`` attend over one axis
         only (ablations).
       relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
+      input_values: what the network sees of each value: its column's ``zscore`` (the original),
+        its ``normal_scores`` (ranks mapped to normal quantiles, z-scored: blind to any increasing
+        transform of a column, so skewed or outlying measurements look like the training data),
+        or both (``zscore+normal_scores``: the scores are a third input channel).
       row_block: with more rows than this, row attention streams key blocks of
         ``row_block // 4`` rows (exact; linear memory in n); up to it, one variable's ``[H, n, n]`` logits are
         materialised (the fastest on CPU: 32 MB at n = 1000 with 8 heads). An execution
@@ -72,6 +78,7 @@ class ModelConfig:
     mask_diag: bool = True
     attention_axes: AttentionAxes = "both"
     relational_head: bool = False
+    input_values: InputValues = "zscore"
     row_block: int = 2048
     row_chunk: int = 1024
 
@@ -86,6 +93,16 @@ class ModelConfig:
             raise ValueError(
                 f"model config: attention_axes must be 'both', 'n' or 'd', got {self.attention_axes!r}"
             )
+        if self.input_values not in INPUT_VALUES:
+            raise ValueError(
+                f"model config: input_values must be one of {INPUT_VALUES}, "
+                f"got {self.input_values!r}"
+            )
+
+    @property
+    def input_channels(self) -> int:
+        """Channels of the standardized input: value channel(s) and the intervention indicator."""
+        return 3 if self.input_values == "zscore+normal_scores" else 2
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -102,14 +119,38 @@ class ModelConfig:
 EXECUTION_KEYS = ("row_block", "row_chunk")  # how the network runs, not what it is
 
 
-def standardize(x: jax.Array, is_count_data: jax.Array | bool = False) -> jax.Array:
-    """Standardize channel 0 of ``x [..., n, d, 2]`` per dataset (spec §1.1).
+def normal_scores(values: jax.Array) -> jax.Array:
+    """Per column of ``values [..., n, d]``: ranks over rows (ties averaged) mapped to standard-normal
+    quantiles ``Phi^-1(r / (n + 1))``, then z-scored; as ``data.standardize.nonparanormal``."""
+    n = values.shape[-2]
+    columns = jnp.moveaxis(values, -2, -1)  # [..., d, n]
+    flat = columns.reshape(-1, n)
+    ordered = jnp.sort(flat, axis=-1)
+    below = jax.vmap(lambda a, v: jnp.searchsorted(a, v, side="left"))(ordered, flat)
+    up_to = jax.vmap(lambda a, v: jnp.searchsorted(a, v, side="right"))(ordered, flat)
+    ranks = (below + up_to + 1).astype(values.dtype) / 2  # 1-based, ties share their mean rank
+    scores = jax.scipy.special.ndtri(ranks / (n + 1))
+    scores = jnp.moveaxis(scores.reshape(columns.shape), -1, -2)  # [..., n, d]
+    centered = scores - scores.mean(axis=-2, keepdims=True)
+    std = centered.std(axis=-2, keepdims=True)
+    return centered / jnp.where(std == 0.0, 1.0, std)
+
+
+def standardize(
+    x: jax.Array, is_count_data: jax.Array | bool = False, input_values: InputValues = "zscore"
+) -> jax.Array:
+    """Standardize channel 0 of ``x [..., n, d, 2]`` per dataset (spec §1.1) into the network's
+    input ``[..., n, d, C]``: value channel, intervention indicator, then normal scores if asked.
 
     Real data: per-variable z-score over rows (ddof 0, std 0 -> 1). Count data: per-row log2-CPM
     with zeros -> NaN, minus the dataset's global nanmin, divided by its global nanstd, NaN -> 0.
     ``is_count_data [...]`` selects per dataset, so one jitted function serves mixed batches.
+    ``input_values`` (see ``ModelConfig``) swaps or adds :func:`normal_scores` of the raw values.
     """
     values = x[..., 0]  # [..., n, d]
+    indicator = x[..., 1]
+    if input_values == "normal_scores":
+        return jnp.stack([normal_scores(values), indicator], axis=-1)
     mean = values.mean(axis=-2, keepdims=True)
     std = values.std(axis=-2, keepdims=True)
     z_real = (values - mean) / jnp.where(std == 0.0, 1.0, std)
@@ -123,8 +164,10 @@ def standardize(x: jax.Array, is_count_data: jax.Array | bool = False) -> jax.Ar
     z_count = jnp.nan_to_num(log_cpm, nan=0.0)
 
     flag = jnp.asarray(is_count_data, dtype=bool)[..., None, None]
-    standardized = jnp.where(flag, z_count, z_real)
-    return jnp.stack([standardized, x[..., 1]], axis=-1)
+    channels = [jnp.where(flag, z_count, z_real), indicator]
+    if input_values == "zscore+normal_scores":
+        channels.append(normal_scores(values))
+    return jnp.stack(channels, axis=-1)
 
 
 def use_blockwise(n_rows: int, config: ModelConfig) -> bool:
@@ -411,18 +454,20 @@ def make_network(
     """``apply(params, rng, x [..., n, d, 2], is_count_data [...], is_training) -> logits``.
 
     Standardization runs inside (float32, as in training), so callers pass raw values; with
-    ``standardize_input=False`` the caller has standardized channel 0 already (inference does it
-    in float64, see ``avici_core.model.api``) and ``is_count_data`` is ignored. The parameters are
+    ``standardize_input=False`` the caller passes the standardized ``[..., n, d,
+    config.input_channels]`` already (inference does it in float64, see ``avici_core.model.api``)
+    and ``is_count_data`` is ignored. The parameters are
     the same either way. ``rng`` may be ``None`` unless training with dropout.
     ``mixed_precision``: the network computes in bfloat16 (matmuls on bf16 units) with float32
     parameters, layer norms and output logits, so the loss stays float32 (training option).
     """
 
     def forward(x: jax.Array, is_count_data: jax.Array | bool, is_training: bool) -> jax.Array:
-        if x.ndim < 3 or x.shape[-1] != 2:
-            raise ValueError(f"network input must be [..., n, d, 2], got shape {x.shape}")
+        channels = 2 if standardize_input else config.input_channels
+        if x.ndim < 3 or x.shape[-1] != channels:
+            raise ValueError(f"network input must be [..., n, d, {channels}], got shape {x.shape}")
         if standardize_input:
-            x = standardize(x, is_count_data)
+            x = standardize(x, is_count_data, config.input_values)
         if not mixed_precision:
             return BaseModel(config)(x, is_training=is_training)
         layer_norm = jmp.get_policy("params=float32,compute=float32,output=bfloat16")

@@ -56,6 +56,7 @@ MODEL_KEYS = (
     "dropout",
     "attention_axes",
     "relational_head",
+    "input_values",
 )
 
 
@@ -77,7 +78,8 @@ class TrainConfig:
       pool_n_obs, pool_n_int, pool_size, fresh_per_step: pooled datasets' rows, datasets per
         d-pool, and new datasets entering d's pool per step at d.
       dropout, acyclicity, mask_diag, dim, layers, num_heads, key_size, widening,
-        attention_axes, relational_head: model and loss (see ``ModelConfig``, ``loss.py``).
+        attention_axes, relational_head, input_values: model and loss (see ``ModelConfig``,
+        ``loss.py``).
       polyak: step size of the parameter average.
       checkpoint_every, keep_checkpoints, eval_every, log_every: in steps.
       val_n_vars, val_n_datasets: fixed validation sets (per d).
@@ -85,7 +87,9 @@ class TrainConfig:
       n_workers: data-generating processes (0: generate in the training process).
       init_from: a model folder (an exported model or a training run) whose parameters start
         this run (a warm start: the optimizer, step and data stream start fresh); its network
-        must have this config's shapes. ``None``: random initialisation.
+        must have this config's shapes, except that an input channel this config adds
+        (``input_values``) starts with zero weights, so the run starts from the source's
+        function. ``None``: random initialisation.
       mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
         (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
@@ -119,6 +123,7 @@ class TrainConfig:
     widening: int = 4
     attention_axes: str = "both"
     relational_head: bool = False
+    input_values: str = "zscore"
     polyak: float = 1e-3
     checkpoint_every: int = 10_000
     keep_checkpoints: int = 3
@@ -339,6 +344,9 @@ def _pool_spec(config: TrainConfig) -> PoolSpec:
     )
 
 
+INPUT_LAYER = "BaseModel/linear"  # embeds each cell's input channels
+
+
 def warm_start_params(source: str | Path, template: Any) -> Any:
     """The averaged (else raw) parameters of the latest checkpoint in ``source``, shaped like
     ``template``; a network of another shape is refused by name of the first differing array."""
@@ -347,6 +355,19 @@ def warm_start_params(source: str | Path, template: Any) -> Any:
     if flat is None:
         raise ValueError(f"init_from: {source} holds no params or ave_params")
     log.info("warm start from %s", source)
+    flat = dict(flat)
+    wanted = template[INPUT_LAYER]["w"].shape  # [channels, D]
+    have = flat.get(f"{INPUT_LAYER}/w")
+    if (
+        have is not None
+        and have.ndim == 2
+        and have.shape[0] < wanted[0]
+        and have.shape[1:] == wanted[1:]
+    ):
+        log.info("warm start: input channels %d..%d start at zero", have.shape[0], wanted[0] - 1)
+        flat[f"{INPUT_LAYER}/w"] = np.concatenate(
+            [have, np.zeros((wanted[0] - have.shape[0], *wanted[1:]), have.dtype)]
+        )
     return ckpt.unflatten_like(template, flat, what=f"params of init_from {source}")
 
 
