@@ -60,6 +60,7 @@ def test_export_keeps_one_parameter_set_that_loads_and_predicts_the_same(finishe
     assert "# tiny-v0" in card and "a test" in card and "cmd" in card
     assert ckpt.read_json(finished_run / "final.json")["hardware"] in card  # the run's, not ours
     assert f"{TINY_TRAIN['n_steps']:,} steps" in card and "lin-gauss" in card
+    assert "Input: each column's z-score, as in the paper." in card
     evals = range(TINY_TRAIN["eval_every"], TINY_TRAIN["n_steps"] + 1, TINY_TRAIN["eval_every"])
     assert all(f"| {step} | 5 | " in card for step in evals)  # the curve, every validation
     assert (

@@ -29,6 +29,13 @@ from avici_core.model.train import hardware
 log = logging.getLogger(__name__)
 
 CARD_FILE = "README.md"
+INPUT_DESCRIPTIONS = {
+    "zscore": "each column's z-score, as in the paper",
+    "normal_scores": "each column's normal scores (ranks mapped to standard-normal quantiles), "
+    "so any increasing transform of a column leaves the prediction unchanged",
+    "zscore+normal_scores": "each column's z-score and its normal scores (ranks mapped to "
+    "standard-normal quantiles), two channels",
+}
 
 
 def validation_records(run_dir: Path) -> list[dict[str, float]]:
@@ -162,7 +169,8 @@ methods: `benchmarks/README.md` (section "Pretrained model {name}").
 {n_params:,} parameters: {model["layers"]} encoder layer pairs (attention over variables, then rows),
 width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, feed-forward widening
 {model["widening"]}, dropout {model["dropout"]}, cosine edge head; acyclicity penalty:
-{train["acyclicity"]}. Shipped parameter set: `{chosen}` (the higher final validation AUPRC).
+{train["acyclicity"]}. Input: {INPUT_DESCRIPTIONS[model.get("input_values", "zscore")]}.
+Shipped parameter set: `{chosen}` (the higher final validation AUPRC).
 
 {threshold_line(threshold)}
 
