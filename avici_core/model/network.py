@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, get_args
 
 import haiku as hk
 import jax
@@ -34,7 +34,7 @@ import jmp
 
 AttentionAxes = Literal["both", "n", "d"]
 InputValues = Literal["zscore", "normal_scores", "zscore+normal_scores"]
-INPUT_VALUES = ("zscore", "normal_scores", "zscore+normal_scores")
+INPUT_VALUES = get_args(InputValues)
 
 
 @dataclasses.dataclass(frozen=True)
