@@ -212,7 +212,7 @@ def test_standardize_real_and_count_paths():
 @settings(max_examples=30, deadline=None)
 @given(
     seed=st.integers(0, 2**16),
-    n=st.integers(2, 60),
+    n=st.sampled_from([2, 3, 17, 60]),  # few shapes: each one compiles
     tied=st.integers(0, 60),
 )
 def test_normal_scores_equal_the_float64_nonparanormal_with_ties(seed, n, tied):
