@@ -130,10 +130,12 @@ def normal_scores(values: jax.Array) -> jax.Array:
     up_to = jax.vmap(lambda a, v: jnp.searchsorted(a, v, side="right"))(ordered, flat)
     ranks = (below + up_to + 1).astype(values.dtype) / 2  # 1-based, ties share their mean rank
     scores = jax.scipy.special.ndtri(ranks / (n + 1))
-    scores = jnp.moveaxis(scores.reshape(columns.shape), -1, -2)  # [..., n, d]
-    centered = scores - scores.mean(axis=-2, keepdims=True)
-    std = centered.std(axis=-2, keepdims=True)
-    return centered / jnp.where(std == 0.0, 1.0, std)
+    centered = scores - scores.mean(axis=-1, keepdims=True)
+    std = centered.std(axis=-1, keepdims=True)
+    # a constant column (every value ties) maps to 0; its round-off must not be scaled up to +-1
+    constant = (up_to - below)[:, :1] == n
+    standardized = jnp.where(constant, 0.0, centered / jnp.where(constant, 1.0, std))
+    return jnp.moveaxis(standardized.reshape(columns.shape), -1, -2)  # [..., n, d]
 
 
 def standardize(
