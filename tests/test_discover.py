@@ -8,6 +8,7 @@ import pytest
 
 from avici_core.__main__ import main
 from avici_core.data import simulate_data
+from avici_core.model.cli_discover import _node_style
 
 
 def write_table(tmp_path, n=200, d=4, seed=0):
@@ -147,3 +148,12 @@ def test_discover_names_a_missing_model(tmp_path, capsys):
             ]
         )
     assert "no model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("longest", [1, 4, 8, 12, 40])
+def test_node_circles_hold_their_names(longest):
+    """A name's width (about 0.6 em a character) fits its circle; the font never drops below 5 pt."""
+    font_size, node_size = _node_style(longest)
+    assert 5.0 <= font_size <= 8.0
+    assert 0.6 * font_size * longest <= node_size**0.5
+    assert node_size >= 900  # short names keep the usual circle

@@ -120,6 +120,14 @@ def subsample_rows(
     return df.iloc[rows], None if mask is None else mask[rows]
 
 
+def _node_style(longest_name: int) -> tuple[float, float]:
+    """Font size (pt) and node area (pt^2) so that a name of ``longest_name`` characters fits
+    inside its circle: circles grow up to 8 characters, longer names get a smaller font."""
+    font_size = 8.0 if longest_name <= 8 else max(5.0, 64.0 / longest_name)
+    diameter = max(30.0, 0.65 * font_size * longest_name + 8.0)
+    return font_size, diameter**2
+
+
 def draw_outputs(
     probs: np.ndarray, graph: np.ndarray, names: list[str], out: Path, *, title: str
 ) -> None:
@@ -154,14 +162,15 @@ def draw_outputs(
     )
     fig, ax = plt.subplots(figsize=(size, size))
     pos = nx.circular_layout(g)
+    font_size, node_size = _node_style(max((len(name) for name in names), default=1))
     nx.draw_networkx(
         g,
         pos,
         ax=ax,
         node_color="#f2f2f2",
         edgecolors="#444444",
-        node_size=900,
-        font_size=8,
+        node_size=node_size,
+        font_size=font_size,
         arrowsize=14,
         width=1.2,
     )
