@@ -88,8 +88,8 @@ class TrainConfig:
       init_from: a model folder (an exported model or a training run) whose parameters start
         this run (a warm start: the optimizer, step and data stream start fresh); its network
         must have this config's shapes, except that an input channel this config adds
-        (``input_values``) starts with zero weights, so the run starts from the source's
-        function. ``None``: random initialisation.
+        (``input_values``) starts with zero weights, so a z-score source warm-starting a
+        ``zscore+normal_scores`` run starts as its own function. ``None``: random initialisation.
       mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
         (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
@@ -358,12 +358,7 @@ def warm_start_params(source: str | Path, template: Any) -> Any:
     flat = dict(flat)
     wanted = template[INPUT_LAYER]["w"].shape  # [channels, D]
     have = flat.get(f"{INPUT_LAYER}/w")
-    if (
-        have is not None
-        and have.ndim == 2
-        and have.shape[0] < wanted[0]
-        and have.shape[1:] == wanted[1:]
-    ):
+    if have is not None and have.shape[0] < wanted[0] and have.shape[1:] == wanted[1:]:
         log.info("warm start: input channels %d..%d start at zero", have.shape[0], wanted[0] - 1)
         flat[f"{INPUT_LAYER}/w"] = np.concatenate(
             [have, np.zeros((wanted[0] - have.shape[0], *wanted[1:]), have.dtype)]
