@@ -226,10 +226,10 @@ def versus(df: pd.DataFrame, spec: dict[str, Any], *, figure: str) -> plt.Figure
                 label=label,
             )
         ax.set_xticks(sorted(sub[column].unique()))
-        ax.set_title(f"{fam} ({SETTING_NAMES[setting]})", fontsize=7)
+        ax.set_title(f"{fam}\n{SETTING_NAMES[setting]}", fontsize=7)  # one line overlaps neighbours
         ax.set_xlabel(xlabel, fontsize=7)
         ax.set_ylabel(spec["metrics"].get(metric, {}).get("label", metric), fontsize=7)
-        ax.tick_params(labelsize=6)
+        ax.tick_params(which="both", labelsize=6)  # log axes label minor ticks too
         if log_y:
             ax.set_yscale("log")
     handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
