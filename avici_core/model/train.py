@@ -89,7 +89,7 @@ class TrainConfig:
         this run (a warm start: the optimizer, step and data stream start fresh); its network
         must have this config's shapes, except that an input channel this config adds
         (``input_values``) starts with zero weights, so a z-score source warm-starting a
-        ``zscore+normal_scores`` run starts as its own function. ``None``: random initialisation.
+        ``zscore+normal_scores`` run starts as the source's function. ``None``: random initialisation.
       mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
         (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
