@@ -1,10 +1,12 @@
-"""Workflow speed: dry-run planning time (bar: < 15 s for config/config.yaml) and, with --e2e,
-the quick config end to end (bar: < 5 min on a free 2-core machine).
+"""Workflow speed: dry-run planning time (bar: < 15 s for config/config.yaml); with --e2e, the
+quick config end to end (bar: < 5 min on a free 2-core machine); with --paper, the dry runs of
+config/paper/neurips2022.yaml and its small scale and the `plan` command on the full overlay.
 
-Each time is printed with its ratio to `snakemake --version` measured in the same run (the fixed
-cost of starting Snakemake), so numbers from busy machines can still be compared.
+Each time is printed with its ratio to `snakemake --version` and to the default config's dry run,
+both measured in the same run (the fixed cost of starting Snakemake, and the planning of a known
+DAG), so numbers from busy machines can still be compared.
 
-    python benchmarks/bench_workflow.py [--e2e] [--repeats 3]
+    python benchmarks/bench_workflow.py [--e2e] [--paper] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -21,14 +23,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PATHS = ("Snakefile", "workflow", "config", "local", "slurm", "environment.yaml")
+PAPER = ("--configfile", "config/paper/neurips2022.yaml")
+SMALL = (*PAPER, "config/paper/neurips2022-small.yaml")
+DRY = ("snakemake", "-n", "--quiet", "rules", "--cores", "1")
+REFERENCE = "snakemake --version (reference)"
+DEFAULT = "dry run, config/config.yaml"
 log = logging.getLogger("bench_workflow")
 
 
-def timed(cwd: Path, *args: str) -> float:
-    """Wall seconds of one snakemake call (which must succeed)."""
+def timed(cwd: Path, *module_and_args: str) -> float:
+    """Wall seconds of one `python -m ...` call (which must succeed)."""
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "snakemake", *args],
+        [sys.executable, "-m", *module_and_args],
         cwd=cwd,
         check=True,
         capture_output=True,
@@ -40,33 +47,37 @@ def timed(cwd: Path, *args: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--e2e", action="store_true", help="also run config/quick.yaml end to end")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--paper", action="store_true", help="also plan the paper overlay")
+    parser.add_argument("--repeats", type=int, default=3, help="best of N per dry run")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cases = {
+        REFERENCE: ("snakemake", "--version"),
+        "dry run, config/quick.yaml": (*DRY, "--configfile", "config/quick.yaml"),
+        DEFAULT: DRY,
+    }
+    if args.paper:
+        cases["dry run, paper small"] = (*DRY, *SMALL)
+        cases["dry run, paper full"] = (*DRY, *PAPER)
+        cases["plan, paper full"] = ("avici_core", "plan", *PAPER)
     with tempfile.TemporaryDirectory() as tmp:
         wf = Path(tmp)
         for name in PATHS:
             src = REPO / name
             (shutil.copytree if src.is_dir() else shutil.copy2)(src, wf / name)
-        cases = {
-            "snakemake --version (reference)": ("--version",),
-            "dry run, config/quick.yaml": (
-                "-n",
-                "--cores",
-                "1",
-                "--configfile",
-                "config/quick.yaml",
-            ),
-            "dry run, config/config.yaml": ("-n", "--cores", "1"),
-        }
-        best = {name: min(timed(wf, *a) for _ in range(args.repeats)) for name, a in cases.items()}
+        best = {name: min(timed(wf, *c) for _ in range(args.repeats)) for name, c in cases.items()}
         if args.e2e:
             best["quick config end to end"] = timed(
-                wf, "--profile", "local", "--configfile", "config/quick.yaml"
+                wf, "snakemake", "--profile", "local", "--configfile", "config/quick.yaml"
             )
-        ref = best["snakemake --version (reference)"]
-        for name, seconds in best.items():
-            log.info("%-34s %8.2f s  %6.1fx reference", name, seconds, seconds / ref)
+    for name, seconds in best.items():
+        log.info(
+            "%-34s %8.2f s  %6.1fx --version  %5.2fx default dry run",
+            name,
+            seconds,
+            seconds / best[REFERENCE],
+            seconds / best[DEFAULT],
+        )
 
 
 if __name__ == "__main__":
