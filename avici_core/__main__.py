@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import logging
+import os
 import signal
 import sys
+import threading
 
 from avici_core.allocator import keep_freed_memory
 
@@ -67,14 +69,22 @@ def _configure_logging(verbose: bool) -> None:
     logging.getLogger("avici_core").setLevel(logging.INFO)
 
 
+# seconds a SIGTERM'd process may take to unwind before it is ended by the default action
+TERMINATE_GRACE_S = 30.0
+
+
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM (Snakemake, SLURM) unwinds like an exception, so temporary files are removed.
 
     Python swallows an exception raised while the main thread runs a finaliser or a garbage-
-    collection callback (seen: JAX's ``_xla_gc_callback``), so the process would run on; the
-    default action is restored first, and a second SIGTERM ends it for certain.
+    collection callback (seen: JAX's ``_xla_gc_callback``, after which a training run went on
+    stepping), so the default action is restored first and a daemon timer sends the signal again
+    after ``TERMINATE_GRACE_S``: a process that did not unwind by then ends for certain.
     """
     signal.signal(signum, signal.SIG_DFL)
+    timer = threading.Timer(TERMINATE_GRACE_S, os.kill, (os.getpid(), signum))
+    timer.daemon = True
+    timer.start()
     raise SystemExit(128 + signum)
 
 
