@@ -227,8 +227,8 @@ def test_config_errors_name_the_key_before_any_job(wf: Path, args, needle):
         (  # a shipped model that is not in models/
             "methods.yaml",
             "hparams: {model: avici-small-v7, shipped: true}",
-            "hparams: {model: avici-small-v9, shipped: true}",
-            "avici-small-v9",
+            "hparams: {model: avici-small-missing, shipped: true}",
+            "avici-small-missing",
         ),
     ],
 )
