@@ -56,8 +56,8 @@ def test_library_log_noise_is_hidden_unless_verbose(tmp_path):
     assert len(loud.splitlines()) > len(quiet.splitlines())  # the libraries' INFO lines too
 
 
-def test_sigterm_unwinds_once_and_a_second_one_ends_the_process():
-    """The handler raises SystemExit and restores the default action."""
+def test_sigterm_unwinds_and_arms_a_second_signal():
+    """The handler raises SystemExit, restores the default action and arms the re-signal."""
     previous = signal.getsignal(signal.SIGTERM)
     try:
         with pytest.raises(SystemExit) as raised, mock.patch("threading.Timer") as timer:
@@ -70,7 +70,7 @@ def test_sigterm_unwinds_once_and_a_second_one_ends_the_process():
 
 
 SWALLOWED_SIGTERM = """
-import gc, os, signal, sys, time
+import os, signal, sys, time
 import avici_core.__main__ as cli
 cli.TERMINATE_GRACE_S = 1.0
 signal.signal(signal.SIGTERM, cli._terminate)
