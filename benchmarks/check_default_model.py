@@ -1,7 +1,7 @@
 """The quality bars of the default model (issue #19, item 5), read from the workflow's metrics.
 
     snakemake --profile local --configfile config/benchmark/default-model.yaml
-    python benchmarks/check_default_model.py [--model avici-small-v7] [results/metrics/all.csv]
+    python benchmarks/check_default_model.py [--model avici-small-v10] [results/metrics/all.csv]
 
 Nothing is recomputed. Prints each bar with the model's value and the best classical method's
 (z-scored and nonparanormal variants alike), the linear and d = 50 domains as they come, and the
@@ -66,7 +66,7 @@ def truth_share(data_dir: Path, domains: list[str]) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("metrics", nargs="?", default="results/metrics/all.csv")
-    parser.add_argument("--model", default="avici-small-v7")
+    parser.add_argument("--model", default="avici-small-v10")
     parser.add_argument("--data", default="results/data", help="the workflow's datasets")
     args = parser.parse_args(argv)
     metrics, model = read_metrics_csv(args.metrics), args.model

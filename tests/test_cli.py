@@ -36,7 +36,7 @@ def test_help_is_plain_text_with_defaults(command, capsys, monkeypatch):
     text = capsys.readouterr().out
     assert "``" not in text and ":func:" not in text
     if command == "discover":
-        assert "(default: avici-small-v7)" in text
+        assert "(default: avici-small-v10)" in text
 
 
 def test_library_log_noise_is_hidden_unless_verbose(tmp_path):

@@ -226,6 +226,46 @@ def test_normal_scores_equal_the_float64_nonparanormal_with_ties(seed, n, tied):
     assert np.all(jax_scores[1, :, 2] == 0.0)
 
 
+def test_pair_statistics_are_correlation_and_partial_correlation():
+    """A chain 0 -> 1 -> 2: 0 and 2 correlate but are (almost) not partially correlated given 1,
+    which is what the pair head adds to what the encoder sees."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(4000, 4))
+    x[:, 1] += x[:, 0]
+    x[:, 2] += x[:, 1]
+    features = np.asarray(network.pair_statistics(jnp.asarray(3.0 * x + 1.0, jnp.float32)))
+    corr = np.corrcoef(x, rowvar=False)
+    precision = np.linalg.inv(corr + network.PAIR_RIDGE * np.eye(4))
+    partial = -precision / np.sqrt(np.outer(np.diag(precision), np.diag(precision)))
+    np.testing.assert_allclose(features[..., 0], corr, atol=1e-5)
+    np.testing.assert_allclose(features[..., 1], partial, atol=1e-5)
+    np.testing.assert_allclose(features[..., 2:], np.stack([corr, partial], -1) ** 2, atol=1e-5)
+    assert features[0, 2, 0] > 0.5 and abs(features[0, 2, 1]) < 0.05
+
+
+def test_pair_statistics_stay_finite_for_a_constant_column_or_fewer_rows_than_variables():
+    x = np.random.default_rng(0).normal(size=(2, 3, 6))  # n = 3 < d = 6: singular correlation
+    x[1, :, 4] = 5.0
+    features = np.asarray(network.pair_statistics(jnp.asarray(x, jnp.float32)))
+    assert np.all(np.isfinite(features))
+    off = ~np.eye(6, dtype=bool)
+    assert np.all(features[1, 4, off[4], :] == 0.0) and np.all(features[1, off[4], 4, :] == 0.0)
+
+
+def test_the_pair_head_starts_at_zero_and_changes_logits_once_trained():
+    config = ModelConfig(**{**TINY.to_dict(), "pair_statistics": True})
+    x = _data(5, (2, 30, 4))
+    params = _init(config, x)
+    plain = {k: v for k, v in params.items() if network.PAIR_HEAD not in k}
+    logits = _logits(config, params, x)
+    np.testing.assert_array_equal(logits, _logits(TINY, plain, x))
+    moved = {
+        **params,
+        f"BaseModel/{network.PAIR_HEAD}_out": {"w": jnp.ones((32, 1)), "b": jnp.zeros(1)},
+    }
+    assert not np.allclose(_logits(config, moved, x), logits, atol=1e-3)
+
+
 @pytest.mark.parametrize("input_values", ["normal_scores", "zscore+normal_scores"])
 def test_input_values_channels_and_the_rank_model_ignores_increasing_transforms(input_values):
     config = ModelConfig(**{**TINY.to_dict(), "input_values": input_values})

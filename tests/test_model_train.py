@@ -31,6 +31,7 @@ from avici_core.model.train import (
     batch_size_per_device,
     curriculum,
     edge_metrics,
+    make_optimizer,
     train,
 )
 
@@ -479,6 +480,53 @@ def test_a_warm_start_that_adds_an_input_channel_starts_from_the_sources_functio
         )
     }
     np.testing.assert_allclose(logits["zscore+normal_scores"], logits["zscore"], atol=1e-6)
+
+
+def test_a_warm_start_that_adds_the_pair_head_starts_from_the_sources_function(tmp_path):
+    first = TrainConfig.from_dict({**TINY_TRAIN, "n_steps": 2, "n_workers": 0})
+    train(first, tmp_path / "first")
+    paired = TrainConfig.from_dict(
+        {**first.to_dict(), "init_from": str(tmp_path / "first"), "pair_statistics": True}
+    )
+    state = Trainer(paired, tmp_path / "paired").init_state()
+    source, _ = ckpt.load_checkpoint(tmp_path / "first")
+    assert np.all(np.asarray(state.params["BaseModel/pair_statistics_out"]["w"]) == 0.0)
+    x = np.random.default_rng(0).normal(size=(1, 30, 5, 2)).astype(np.float32)
+    x[..., 1] = 0.0
+    before, after = (
+        make_network(config.model_config()).apply(params, None, x, False, False)
+        for config, params in (
+            (first, ckpt.unflatten_params(source["ave_params"])),
+            (paired, state.params),
+        )
+    )
+    np.testing.assert_allclose(after, before, atol=1e-6)
+    train(paired, tmp_path / "paired")  # the head trains: its output weights leave zero
+    trained, _ = ckpt.load_checkpoint(tmp_path / "paired")
+    assert np.any(trained["params"]["BaseModel/pair_statistics_out/w"] != 0.0)
+
+
+def test_the_pair_head_learns_at_adams_rate_where_lambs_trust_ratio_would_hold_it_at_zero():
+    config = TrainConfig.from_dict({**TINY_TRAIN, "pair_statistics": True, "lr_base": 1e-3})
+    net = make_network(config.model_config())
+    x = np.random.default_rng(0).normal(size=(1, 20, 5, 2)).astype(np.float32)
+    params = net.init(jax.random.key(0), x, False, False)
+    optimizer = make_optimizer(config, n_devices=1)
+    state = optimizer.init(params)
+    grads = jax.tree_util.tree_map(np.ones_like, params)
+    for _ in range(3):
+        updates, state = optimizer.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+    lr = config.lr_base * np.sqrt(max(batch_size_per_device(d, 12) for d in config.n_vars))
+    head = np.asarray(params["BaseModel/pair_statistics_out"]["w"])
+    np.testing.assert_allclose(head, -3 * lr, rtol=1e-4)  # Adam: lr per step from zero
+    lamb = optax.lamb(lr, weight_decay=0.0)  # from zero, LAMB's steps shrink with the norm
+    zero = {"w": np.zeros_like(head)}
+    lamb_state, moved = lamb.init(zero), zero
+    for _ in range(3):
+        step, lamb_state = lamb.update({"w": np.ones_like(head)}, lamb_state, moved)
+        moved = optax.apply_updates(moved, step)
+    assert np.abs(moved["w"]).max() < 1.5 * lr
 
 
 def test_infer_cli_writes_a_failed_prediction_for_a_mask_that_does_not_fit(

@@ -91,13 +91,13 @@ def test_dry_run_quick_config_job_counts(wf: Path):
     r = snakemake(wf, "-n", "--cores", "2", "--configfile", "config/quick.yaml")
     assert r.returncode == 0, r.stdout + r.stderr
     jobs = jobs_by_rule(r.stdout)
-    methods = methods_in(wf, ["pc", "ges", "lingam", "avici-small-v7"])
+    methods = methods_in(wf, ["pc", "ges", "lingam", "avici-small-v10"])
     settings = {m: [s for s in ("obs", "int") if s in spec.settings] for m, spec in methods.items()}
     n_runs = sum(len(s) for s in settings.values())
     assert jobs["simulate_dataset"] == 2 * 3
     assert "train_model" not in jobs  # the quick config runs the shipped model
     n_grouped = sum(len(settings[m]) for m, spec in methods.items() if spec.grouped)
-    assert n_grouped == 4  # pc, lingam (per_group), avici-small-v7 (obs, int)
+    assert n_grouped == 4  # pc, lingam (per_group), avici-small-v10 (obs, int)
     assert jobs["run_method"] == 2 * 3 * (n_runs - n_grouped)  # per dataset: GES
     assert jobs["run_method_group"] == 2 * n_grouped  # one job per (domain, setting), 3 seeds
     assert jobs["score_predictions"] == 2 * n_runs  # one per (domain, setting, method): 3 seeds
@@ -123,15 +123,16 @@ def test_one_avici_job_infers_every_seed_of_its_group(wf: Path):
     cmd = next(  # the lin-gauss group's job (jobs are printed in no fixed order)
         line
         for line in re.findall(
-            r"python -m avici_core run-method --method avici-small-v7 .* --setting obs .*", r.stdout
+            r"python -m avici_core run-method --method avici-small-v10 .* --setting obs .*",
+            r.stdout,
         )
         if "results/data/lin-gauss/" in line
     )
     data = " ".join(f"results/data/lin-gauss/{k}.npz" for k in range(3))
-    pred = "results/predictions/lin-gauss/obs/avici-small-v7"
+    pred = "results/predictions/lin-gauss/obs/avici-small-v10"
     assert f"--data {data} " in cmd and "--seed 0 1 2 " in cmd
     assert f"--out {pred}/0.npz {pred}/1.npz {pred}/2.npz" in cmd
-    assert "method=avici-small-v7, seed=" not in r.stdout  # no per-dataset AVICI job
+    assert "method=avici-small-v10, seed=" not in r.stdout  # no per-dataset AVICI job
 
 
 def test_domain_scale_reaches_the_simulator_and_defaults_per_key(wf: Path):
@@ -226,7 +227,7 @@ def test_config_errors_name_the_key_before_any_job(wf: Path, args, needle):
         ),
         (  # a shipped model that is not in models/
             "methods.yaml",
-            "hparams: {model: avici-small-v7, shipped: true}",
+            "hparams: {model: avici-small-v10, shipped: true}",
             "hparams: {model: avici-small-missing, shipped: true}",
             "avici-small-missing",
         ),

@@ -34,7 +34,7 @@ def test_quick_config_end_to_end(tmp_path: Path):
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     metrics = read_metrics_csv(wf / "results" / "metrics" / "all.csv")
     assert set(metrics["domain"]) == {"lin-gauss", "rff-gauss"}
-    assert set(metrics["method"]) == {"pc", "ges", "lingam", "avici-small-v7"}
+    assert set(metrics["method"]) == {"pc", "ges", "lingam", "avici-small-v10"}
     ok = metrics[metrics["status"] == "ok"]
     for metric in ("f1", "precision", "recall", "auroc", "auprc"):
         assert ok.loc[ok["metric"] == metric, "value"].between(0, 1).all(), metric

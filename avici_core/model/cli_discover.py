@@ -29,7 +29,7 @@ from avici_core.cli import command_parser
 from avici_core.seeds import seed_stream
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL = "avici-small-v7"
+DEFAULT_MODEL = "avici-small-v10"
 SEPARATORS = ",;\t|"
 
 

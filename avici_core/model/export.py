@@ -37,6 +37,11 @@ INPUT_DESCRIPTIONS = {
     "standard-normal quantiles), two channels",
 }
 
+PAIR_HEAD_NOTE = (
+    " plus a pair-statistics head (an MLP on each pair's correlation and partial correlation over"
+    " all rows, added to the edge logit; trained with Adam, the rest with LAMB)"
+)
+
 
 def validation_records(run_dir: Path) -> list[dict[str, float]]:
     """Every ``val/...`` record of ``metrics.jsonl`` (with its step), in training order."""
@@ -168,7 +173,7 @@ methods: `benchmarks/README.md` (section "Pretrained model {name}").
 ## Network
 {n_params:,} parameters: {model["layers"]} encoder layer pairs (attention over variables, then rows),
 width {model["dim"]}, {model["num_heads"]} heads of size {model["key_size"]}, feed-forward widening
-{model["widening"]}, dropout {model["dropout"]}, cosine edge head; acyclicity penalty:
+{model["widening"]}, dropout {model["dropout"]}, cosine edge head{PAIR_HEAD_NOTE if model.get("pair_statistics") else ""}; acyclicity penalty:
 {train["acyclicity"]}. Input: {INPUT_DESCRIPTIONS[model.get("input_values", "zscore")]}.
 Shipped parameter set: `{chosen}` (the higher final validation AUPRC).
 

@@ -53,6 +53,11 @@ class ModelConfig:
       attention_axes: ``both`` alternates variables/rows; ``n`` or ``d`` attend over one axis
         only (ablations).
       relational_head: score pairs with an MLP on (u_i, v_j) instead of cosine similarity.
+      pair_statistics: add to each edge logit a learned function of the pair's correlation and
+        partial correlation over all rows (:func:`pair_statistics`; an MLP whose output layer
+        starts at zero, so a warm start begins with the source's function). Not in the paper:
+        the attention encoder pools each variable on its own, and at small compute it does not
+        learn the partial correlations that tell a direct dependence from an indirect one.
       input_values: what the network sees of each value: its column's ``zscore`` (the original),
         its ``normal_scores`` (ranks mapped to normal quantiles, z-scored: blind to any increasing
         transform of a column, so skewed or outlying measurements look like the training data),
@@ -78,6 +83,7 @@ class ModelConfig:
     mask_diag: bool = True
     attention_axes: AttentionAxes = "both"
     relational_head: bool = False
+    pair_statistics: bool = False
     input_values: InputValues = "zscore"
     row_block: int = 2048
     row_chunk: int = 1024
@@ -398,6 +404,37 @@ def _block_axes(cfg: ModelConfig) -> list[str]:
     return [cfg.attention_axes] * (2 * cfg.layers)
 
 
+PAIR_RIDGE = 1e-2  # added to the correlation matrix's unit diagonal: finite for n <= d
+PAIR_HEAD = "pair_statistics"  # module-name prefix of the head's parameters
+PAIR_HIDDEN = 32
+
+
+def pair_statistics(values: jax.Array) -> jax.Array:
+    """``values [..., n, d]`` -> ``[..., d, d, 4]``: per pair the correlation, the partial
+    correlation given all other variables (ridge :data:`PAIR_RIDGE`) and their squares, in float32.
+
+    A constant column correlates with nothing (0). The diagonal is left as computed; the
+    network masks it.
+    """
+    values = values.astype(jnp.float32)
+    n, d = values.shape[-2:]
+    centered = values - values.mean(axis=-2, keepdims=True)
+    std = centered.std(axis=-2, keepdims=True)
+    scaled = centered / jnp.where(std == 0.0, 1.0, std)
+    corr = jnp.einsum("...ni,...nj->...ij", scaled, scaled) / n
+    precision = jnp.linalg.inv(corr + PAIR_RIDGE * jnp.eye(d, dtype=jnp.float32))
+    scale = jnp.sqrt(jnp.diagonal(precision, axis1=-2, axis2=-1))
+    partial = -precision / (scale[..., :, None] * scale[..., None, :])
+    return jnp.stack([corr, partial, corr**2, partial**2], axis=-1)
+
+
+def _pair_logits(values: jax.Array) -> jax.Array:
+    """The pair-statistics head: a 2-layer MLP on :func:`pair_statistics`, output ``[..., d, d]``."""
+    hidden = hk.Linear(PAIR_HIDDEN, name=f"{PAIR_HEAD}_hidden")(pair_statistics(values))
+    out = hk.Linear(1, w_init=jnp.zeros, name=f"{PAIR_HEAD}_out")(jax.nn.relu(hidden))
+    return out[..., 0]
+
+
 def _edge_logits(z: jax.Array, cfg: ModelConfig) -> jax.Array:
     """Pooled ``z [..., d, D]`` -> logits ``[..., d, d]`` (u: parent embedding, v: child)."""
     out_dim = cfg.out_dim or cfg.dim
@@ -442,6 +479,8 @@ class BaseModel(hk.Module):
             )
         z = _layer_norm()(z).max(axis=-3)  # [..., d, D]
         logits = _edge_logits(z, self.config)
+        if self.config.pair_statistics:
+            logits = logits + _pair_logits(x[..., 0]).astype(logits.dtype)
         if self.config.mask_diag:
             logits = jnp.where(jnp.eye(d, dtype=bool), -jnp.inf, logits)
         return logits

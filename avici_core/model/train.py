@@ -40,7 +40,7 @@ from avici_core.model.loss import (
     total_loss,
     update_dual,
 )
-from avici_core.model.network import ModelConfig, make_network
+from avici_core.model.network import PAIR_HEAD, ModelConfig, make_network
 from avici_core.model.pool import DataPools, PoolSpec, make_dataset, sample_rows
 from avici_core.seeds import seed_stream
 from avici_core.types import Params
@@ -56,6 +56,7 @@ MODEL_KEYS = (
     "dropout",
     "attention_axes",
     "relational_head",
+    "pair_statistics",
     "input_values",
 )
 
@@ -78,7 +79,7 @@ class TrainConfig:
       pool_n_obs, pool_n_int, pool_size, fresh_per_step: pooled datasets' rows, datasets per
         d-pool, and new datasets entering d's pool per step at d.
       dropout, acyclicity, mask_diag, dim, layers, num_heads, key_size, widening,
-        attention_axes, relational_head, input_values: model and loss (see ``ModelConfig``,
+        attention_axes, relational_head, pair_statistics, input_values: model and loss (see ``ModelConfig``,
         ``loss.py``).
       polyak: step size of the parameter average.
       checkpoint_every, keep_checkpoints, eval_every, log_every: in steps.
@@ -89,7 +90,9 @@ class TrainConfig:
         this run (a warm start: the optimizer, step and data stream start fresh); its network
         must have this config's shapes, except that an input channel this config adds
         (``input_values``) starts with zero weights, so a z-score source warm-starting a
-        ``zscore+normal_scores`` run starts as the source's function. ``None``: random initialisation.
+        ``zscore+normal_scores`` run starts as the source's function, and a pair-statistics head
+        the source lacks (``pair_statistics``) starts fresh with its output layer at zero, so
+        the run again starts as the source's function. ``None``: random initialisation.
       mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
         (``network.make_network``); inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
@@ -123,6 +126,7 @@ class TrainConfig:
     widening: int = 4
     attention_axes: str = "both"
     relational_head: bool = False
+    pair_statistics: bool = False
     input_values: str = "zscore"
     polyak: float = 1e-3
     checkpoint_every: int = 10_000
@@ -215,7 +219,7 @@ def curriculum(n_vars: tuple[int, ...], bsu: int, n_devices: int) -> np.ndarray:
 
 def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransformation:
     """Clip 1.0 -> LAMB with sqrt batch-size scaling, an optional linear warm-up and a
-    piecewise-constant schedule."""
+    piecewise-constant schedule (Adam on the same schedule for a pair-statistics head)."""
     max_batch = max(
         n_devices * batch_size_per_device(d, config.batch_size_unit) for d in config.n_vars
     )
@@ -227,7 +231,20 @@ def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransfo
         warmup = config.lr_warmup
         decayed = schedule
         schedule = lambda step: decayed(step) * jnp.minimum(1.0, (step + 1) / warmup)
-    return optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(schedule, weight_decay=0.0))
+    lamb = optax.lamb(schedule, weight_decay=0.0)
+    if not config.pair_statistics:
+        return optax.chain(optax.clip_by_global_norm(1.0), lamb)
+    # LAMB scales each update by the parameter's norm, so the pair head's zero-initialised output
+    # layer would stay near zero; the head takes Adam (LAMB's moments, without the trust ratio)
+    adam = optax.adam(schedule, eps=1e-6)
+    labels = lambda params: {
+        module: {name: "adam" if PAIR_HEAD in module else "lamb" for name in leaves}
+        for module, leaves in params.items()
+    }
+    return optax.chain(
+        optax.clip_by_global_norm(1.0),
+        optax.multi_transform({"lamb": lamb, "adam": adam}, labels),
+    )
 
 
 def _same_schedule_until(old: dict[str, Any], new: dict[str, Any], step: int) -> bool:
@@ -363,6 +380,15 @@ def warm_start_params(source: str | Path, template: Any) -> Any:
         flat[f"{INPUT_LAYER}/w"] = np.concatenate(
             [have, np.zeros((wanted[0] - have.shape[0], *wanted[1:]), have.dtype)]
         )
+    added = {
+        f"{module}/{name}": np.asarray(value)
+        for module, leaves in template.items()
+        if module.startswith(f"BaseModel/{PAIR_HEAD}")
+        for name, value in leaves.items()
+    }
+    if added and not any(key in flat for key in added):
+        log.info("warm start: the pair-statistics head starts fresh (its output at zero)")
+        flat.update(added)
     return ckpt.unflatten_like(template, flat, what=f"params of init_from {source}")
 
 
