@@ -46,7 +46,7 @@ def test_quick_config_end_to_end(tmp_path: Path):
     assert table[contested].groupby(["setting", "domain", "metric"])["bold"].any().all()
     assert not table[~contested]["bold"].any()
     md = (wf / "results" / "tables" / "benchmark.md").read_text()
-    assert "AVICI (small-v7)" in md and "| interventional |" in md.replace("  ", " ").replace(
+    assert "AVICI (small-v10)" in md and "| interventional |" in md.replace("  ", " ").replace(
         "  ", " "
     )
     assert {p.stem for p in (wf / "results" / "figures").glob("*.png")} == set(FIGURES)
