@@ -79,8 +79,8 @@ class TrainConfig:
       pool_n_obs, pool_n_int, pool_size, fresh_per_step: pooled datasets' rows, datasets per
         d-pool, and new datasets entering d's pool per step at d.
       dropout, acyclicity, mask_diag, dim, layers, num_heads, key_size, widening,
-        attention_axes, relational_head, pair_statistics, input_values: model and loss (see ``ModelConfig``,
-        ``loss.py``).
+        attention_axes, relational_head, pair_statistics, input_values: model and loss (see
+        ``ModelConfig``, ``loss.py``).
       polyak: step size of the parameter average.
       checkpoint_every, keep_checkpoints, eval_every, log_every: in steps.
       val_n_vars, val_n_datasets: fixed validation sets (per d).
