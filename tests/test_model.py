@@ -261,7 +261,10 @@ def test_the_pair_head_starts_at_zero_and_changes_logits_once_trained():
     np.testing.assert_array_equal(logits, _logits(TINY, plain, x))
     moved = {
         **params,
-        f"BaseModel/{network.PAIR_HEAD}_out": {"w": jnp.ones((32, 1)), "b": jnp.zeros(1)},
+        f"BaseModel/{network.PAIR_HEAD}_out": {
+            "w": jnp.ones((network.PAIR_HIDDEN, 1)),
+            "b": jnp.zeros(1),
+        },
     }
     assert not np.allclose(_logits(config, moved, x), logits, atol=1e-3)
 
