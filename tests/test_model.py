@@ -25,6 +25,7 @@ from avici_core.model.loss import (
     update_dual,
 )
 from avici_core.model.network import (
+    CHUNK_BYTES,
     count_params,
     make_network,
     normal_scores,
@@ -158,11 +159,22 @@ def test_row_chunked_inference_equals_all_rows(shape, row_chunk, axes):
 
 def test_row_chunk_is_inference_only_and_validated():
     config = ModelConfig(row_chunk=8)
-    assert row_chunk_size(9, config, is_training=False) == 8
-    assert row_chunk_size(8, config, is_training=False) is None
-    assert row_chunk_size(9, config, is_training=True) is None
+    assert row_chunk_size(9, 20, config, is_training=False) == 8
+    assert row_chunk_size(8, 20, config, is_training=False) is None
+    assert row_chunk_size(9, 20, config, is_training=True) is None
     with pytest.raises(ValueError, match="row_chunk must be >= 1"):
         ModelConfig(row_chunk=0)
+
+
+def test_row_chunk_keeps_the_ffn_hidden_within_its_budget():
+    """The paper-size network chunks 1,000 rows at d = 20; the small default does not."""
+    paper, small = ModelConfig(), ModelConfig(dim=64, widening=2)
+    rows = row_chunk_size(1000, 20, paper, is_training=False)
+    assert rows is not None and 1 <= rows < 1000
+    assert rows * 20 * paper.widening * paper.dim * 4 <= CHUNK_BYTES
+    assert row_chunk_size(1000, 20, small, is_training=False) is None
+    assert row_chunk_size(1000, 50, small, is_training=False) is not None
+    assert row_chunk_size(10, 10**6, paper, is_training=False) == 1  # never below one row
 
 
 def test_blockwise_gradients_match_plain():

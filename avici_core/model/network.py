@@ -66,9 +66,10 @@ class ModelConfig:
         ``row_block // 4`` rows (exact; linear memory in n); up to it, one variable's ``[H, n, n]`` logits are
         materialised (the fastest on CPU: 32 MB at n = 1000 with 8 heads). An execution
         setting, not part of a model: a loaded model uses the current default.
-      row_chunk: at inference with more rows than this, blocks attending over variables run on
-        chunks of this many rows and blocks attending over rows on one variable at a time
-        (exact; intermediates scale with the slice, not with n * d).
+      row_chunk: at inference with more rows than this (or than fit :data:`CHUNK_BYTES` of FFN
+        hidden), blocks attending over variables run on chunks of that many rows and blocks
+        attending over rows on one variable at a time (exact; intermediates scale with the
+        slice, not with n * d, and stay in cache).
     """
 
     dim: int = 128
@@ -183,13 +184,25 @@ def use_blockwise(n_rows: int, config: ModelConfig) -> bool:
     return config.attention_axes != "d" and n_rows > config.row_block
 
 
-def row_chunk_size(n_rows: int, config: ModelConfig, *, is_training: bool) -> int | None:
+# Bytes of a block's FFN hidden ``[rows, d, widening * dim]`` (float32) up to which inference runs
+# it on all rows at once. Smaller slices stay in cache: the paper-size forward at n = 1000, d = 20
+# (41 MB of hidden) took 2.22 s in 256-row chunks against 2.35 s on all rows (2 cores; 3.84 s
+# against 4.35 s on one), while the small default model there (10 MB) ran 5 % slower chunked.
+CHUNK_BYTES = 10 * 2**20
+
+
+def row_chunk_size(
+    n_rows: int, n_vars: int, config: ModelConfig, *, is_training: bool
+) -> int | None:
     """Rows per chunk for row-independent sub-blocks, or ``None`` to run them on all rows at once.
 
-    Only at inference: training keeps every activation for the gradient anyway, and dropout
-    masks would otherwise depend on the chunking.
+    At most ``config.row_chunk`` rows, and few enough that a chunk's FFN hidden stays within
+    :data:`CHUNK_BYTES`. Only at inference: training keeps every activation for the gradient
+    anyway, and dropout masks would otherwise depend on the chunking.
     """
-    return None if is_training or n_rows <= config.row_chunk else config.row_chunk
+    hidden_row_bytes = 4 * n_vars * config.widening * config.dim
+    rows = min(config.row_chunk, max(1, CHUNK_BYTES // hidden_row_bytes))
+    return None if is_training or n_rows <= rows else rows
 
 
 def _layer_norm() -> hk.LayerNorm:
@@ -470,7 +483,9 @@ class BaseModel(hk.Module):
         blockwise = use_blockwise(n, self.config)
         # init creates the parameters on all rows, outside any loop
         chunk = (
-            None if hk.running_init() else row_chunk_size(n, self.config, is_training=is_training)
+            None
+            if hk.running_init()
+            else row_chunk_size(n, d, self.config, is_training=is_training)
         )
         z = hk.Linear(self.config.dim)(x)  # [..., n, d, D]
         for over in _block_axes(self.config):
