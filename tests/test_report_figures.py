@@ -178,3 +178,32 @@ def test_a_tall_figure_is_saved_small_enough_for_the_report_viewer(tmp_path: Pat
     figures.save(fig, tmp_path, "tall")
     width, height = Image.open(tmp_path / "tall.png").size
     assert width <= figures.VIEWER_PX[0] and height <= figures.VIEWER_PX[1]
+
+
+def test_heatmaps_have_one_row_per_domain_and_setting_and_label_each_once(tmp_path: Path):
+    """Rows are (domain, setting) pairs, columns the truth then the spec's method order, and each
+    label is drawn once (column titles on the top row, row labels on the first column)."""
+    rng = np.random.default_rng(2)
+    rows = [
+        r for dom, d in (("small", 5), ("large", 8)) for r in write_run(tmp_path, rng, dom, d, 0)
+    ]
+    runs = pd.DataFrame(rows)[["domain", "setting", "method", "seed"]].drop_duplicates()
+    spec = {"methods": [{"id": "pc", "label": "PC"}, {"id": "avici", "label": "AVICI"}]}
+    panels = cli_figures.heatmap_panels(runs, tmp_path / "pred", tmp_path / "data", spec)
+    keys = [(r, c) for r, c, _ in panels]
+    assert sorted({r for r, _ in keys}) == [
+        "large (int)",
+        "large (obs)",
+        "small (int)",
+        "small (obs)",
+    ]
+    assert list(dict.fromkeys(c for _, c in keys)) == ["truth", "PC", "AVICI", "ges"]
+    assert ("small (int)", "PC") not in keys  # PC ran observationally only
+    failed = [mat for r, c, mat in panels if c == "ges"]
+    assert failed and all(mat is None for mat in failed)
+    fig = figures.heatmaps(panels)
+    axes = np.array(fig.axes[:-1]).reshape(4, 4)  # the last axes is the colour bar
+    assert [ax.get_title() for ax in axes[0]] == ["truth", "PC", "AVICI", "ges"]
+    assert all(ax.get_title() == "" for ax in axes[1:].flat)
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == sorted({r for r, _ in keys})
+    assert all(ax.get_ylabel() == "" for ax in axes[:, 1:].flat)

@@ -98,26 +98,29 @@ def calibration_table(
 
 
 def heatmap_panels(runs: pd.DataFrame, pred_root: Path, data_root: Path, spec: dict) -> list:
-    """Truth and each method's scores on the first test-stream dataset of each domain (int setting
-    if run); a method run only on another seed stream (tuning) has no panel."""
+    """Truth and each method's scores on the first test-stream dataset of each (domain, setting):
+    one row per pair, labelled ``domain (setting)``, one column per method; a method run only on
+    another seed stream (tuning) has no panel."""
     panels = []
-    for domain in sorted(runs["domain"].unique()):
-        sub = runs[runs["domain"] == domain]
-        seed = int(sub["seed"].min())
+    order = {
+        method_label(m, spec): i for i, m in enumerate(method_order(runs["method"].unique(), spec))
+    }
+    for (domain, setting), sub in runs.groupby(["domain", "setting"], sort=True):
+        seed = int(runs.loc[runs["domain"] == domain, "seed"].min())
+        row = f"{domain} ({setting})"
         panels.append(
-            (domain, "truth", load_dataset(data_root / domain / f"{seed}.npz").g.astype(float))
+            (row, "truth", load_dataset(data_root / domain / f"{seed}.npz").g.astype(float))
         )
         for method in method_order(list(sub["method"].unique()), spec):
-            settings = set(sub.loc[sub["method"] == method, "setting"])
-            setting = "int" if "int" in settings else "obs"
             path = prediction_path(pred_root, domain, setting, method, seed)
             if not path.exists():
                 continue
             pred = load_prediction(path)
             mat = pred.scores if pred.has_probs else pred.graph.astype(float)  # [d, d]
             mat = np.clip(mat, 0, 1) if pred.status == "ok" else None
-            panels.append((domain, f"{method_label(method, spec)} ({setting})", mat))
-    return panels
+            panels.append((row, method_label(method, spec), mat))
+    # columns in the spec's method order whichever row a method first appears in
+    return sorted(panels, key=lambda panel: -1 if panel[1] == "truth" else order[panel[1]])
 
 
 def main(argv: list[str]) -> int:

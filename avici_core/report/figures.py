@@ -327,33 +327,47 @@ def calibration(curves: pd.DataFrame, spec: dict[str, Any]) -> plt.Figure:
 
 
 def heatmaps(panels: list[tuple[str, str, np.ndarray | None]]) -> plt.Figure:
-    """Grid of [d, d] matrices: rows are domains, columns the truth then each method.
+    """Grid of [d, d] matrices: one row per label (domain and setting, sorted), one column per
+    label in the order of first appearance (the truth, then each method); each label is written
+    once, rows on the left and columns, turned upright, on top, so that many methods do not
+    overlap.
 
     A ``None`` matrix is a failed run: its panel is left empty with a note.
     """
     if not panels:
         return placeholder("no prediction files to draw")
-    rows = list(dict.fromkeys(r for r, _, _ in panels))
+    rows = sorted(dict.fromkeys(r for r, _, _ in panels))
     cols = list(dict.fromkeys(c for _, c, _ in panels))
-    size = min(1.4, WIDTH_IN / len(cols))
+    size = min(1.0, WIDTH_IN / (len(cols) + 1))
     fig, axes = plt.subplots(
-        len(rows), len(cols), figsize=(size * len(cols), size * len(rows)), squeeze=False
+        len(rows),
+        len(cols),
+        figsize=(size * (len(cols) + 1), size * (len(rows) + 1.5)),
+        squeeze=False,
+        gridspec_kw={"wspace": 0.08, "hspace": 0.08},
     )
     for ax in axes.flat:
-        ax.set_axis_off()
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for spine in ax.spines.values():
+            spine.set_visible(False)
+    for j, col in enumerate(cols):
+        axes[0, j].set_title(col, fontsize=6, rotation=90, va="bottom")
+    for i, row in enumerate(rows):
+        axes[i, 0].set_ylabel(row, fontsize=6, rotation=0, ha="right", va="center")
     image = None
     for r, c, mat in panels:
         ax = axes[rows.index(r), cols.index(c)]
-        ax.set_title(f"{c}\n{r}" if rows.index(r) == 0 else r, fontsize=6)
         if mat is None:
             ax.text(
-                0.5, 0.5, "failed", ha="center", va="center", fontsize=6, transform=ax.transAxes
+                0.5, 0.5, "failed", ha="center", va="center", fontsize=5, transform=ax.transAxes
             )
             continue
         image = ax.imshow(mat, cmap="viridis", vmin=0, vmax=1, interpolation="nearest")
     if image is not None:
-        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
+        bar = fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.5, pad=0.02)
         bar.ax.tick_params(labelsize=6)
+        bar.set_label("edge probability (truth: 0/1)", fontsize=6)
     return fig
 
 
