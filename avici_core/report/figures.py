@@ -233,16 +233,21 @@ def versus(df: pd.DataFrame, spec: dict[str, Any], *, figure: str) -> plt.Figure
         if log_y:
             ax.set_yscale("log")
     handles = {h.get_label(): h for ax in axes for h in ax.get_legend_handles_labels()[0]}
+    columns = min(len(handles), 5)
+    # the legend gets its own strip below the panels, as tall as its rows of entries
+    legend_in = 0.15 * math.ceil(len(handles) / columns) + 0.1
+    width, height = fig.get_size_inches()
+    fig.set_size_inches(width, height + legend_in)
     fig.legend(
         list(handles.values()),
         list(handles),
         loc="lower center",
-        ncol=min(len(handles), 5),
+        ncol=columns,
         fontsize=6,
         frameon=False,
     )
     fig.suptitle("Mean ± standard error over test datasets", fontsize=8)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.tight_layout(rect=(0, legend_in / (height + legend_in), 1, 1))
     return fig
 
 
