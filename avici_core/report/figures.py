@@ -347,11 +347,12 @@ def heatmaps(panels: list[tuple[str, str, np.ndarray | None]]) -> plt.Figure:
     fig, axes = plt.subplots(
         len(rows),
         len(cols),
-        figsize=(size * (len(cols) + 1), size * (len(rows) + 1.5)),
+        figsize=(size * (len(cols) + 1), size * len(rows)),  # labels: saved with a tight box
         squeeze=False,
         gridspec_kw={"wspace": 0.08, "hspace": 0.08},
     )
     for ax in axes.flat:
+        ax.set_box_aspect(1)  # empty panels square too, so that the column titles line up
         ax.set_xticks([])
         ax.set_yticks([])
         for spine in ax.spines.values():
