@@ -186,8 +186,8 @@ def use_blockwise(n_rows: int, config: ModelConfig) -> bool:
 
 # Bytes of a block's FFN hidden ``[rows, d, widening * dim]`` (float32) up to which inference runs
 # it on all rows at once. Smaller slices stay in cache: the paper-size forward at n = 1000, d = 20
-# (41 MB of hidden) took 2.22 s in 256-row chunks against 2.35 s on all rows (2 cores; 3.84 s
-# against 4.35 s on one), while the small default model there (10 MB) ran 5 % slower chunked.
+# (41 MB of hidden) took 2.22 s in 256-row chunks against 2.35 s on all rows (2 cores; 3.81 s
+# against 4.34 s on one), while the small default model there (10 MB) ran 5 % slower chunked.
 CHUNK_BYTES = 10 * 2**20
 
 
@@ -420,6 +420,11 @@ def _block_axes(cfg: ModelConfig) -> list[str]:
 PAIR_RIDGE = 1e-2  # added to the correlation matrix's unit diagonal: finite for n <= d
 PAIR_HEAD = "pair_statistics"  # module-name prefix of the head's parameters
 PAIR_HIDDEN = 32
+
+
+def is_pair_head(module: str) -> bool:
+    """Whether a parameter module (``BaseModel/...``) belongs to the pair-statistics head."""
+    return module.startswith(f"BaseModel/{PAIR_HEAD}")
 
 
 def pair_statistics(values: jax.Array) -> jax.Array:

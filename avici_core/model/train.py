@@ -40,7 +40,7 @@ from avici_core.model.loss import (
     total_loss,
     update_dual,
 )
-from avici_core.model.network import PAIR_HEAD, ModelConfig, make_network
+from avici_core.model.network import ModelConfig, is_pair_head, make_network
 from avici_core.model.pool import DataPools, PoolSpec, make_dataset, sample_rows
 from avici_core.seeds import seed_stream
 from avici_core.types import Params
@@ -238,7 +238,7 @@ def make_optimizer(config: TrainConfig, n_devices: int) -> optax.GradientTransfo
     # layer would stay near zero; the head takes Adam (LAMB's moments, without the trust ratio)
     adam = optax.adam(schedule, eps=1e-6)
     labels = lambda params: {
-        module: {name: "adam" if PAIR_HEAD in module else "lamb" for name in leaves}
+        module: {name: "adam" if is_pair_head(module) else "lamb" for name in leaves}
         for module, leaves in params.items()
     }
     return optax.chain(
@@ -383,7 +383,7 @@ def warm_start_params(source: str | Path, template: Any) -> Any:
     added = {
         f"{module}/{name}": np.asarray(value)
         for module, leaves in template.items()
-        if module.startswith(f"BaseModel/{PAIR_HEAD}")
+        if is_pair_head(module)
         for name, value in leaves.items()
     }
     if added and not any(key in flat for key in added):
