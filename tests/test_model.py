@@ -80,6 +80,45 @@ def test_parameter_tree_equals_stock_haiku_attention():
         }
 
 
+def test_shared_layer_norms_equal_stock_haiku_in_value_and_gradient():
+    """Three layer norms of one input, normalised once with the hand-written backward, give
+    hk.LayerNorm's outputs and gradients (input, scale and offset)."""
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.normal(size=(2, 7, 5, 16)) * 3.0 + 1.5, jnp.float32)
+    weights = jnp.asarray(rng.normal(size=(3, 16)), jnp.float32)
+
+    def head(norms):  # a loss that weighs each norm's output differently
+        return sum(((out * w) ** 2).sum() for out, w in zip(norms, weights))
+
+    stock = hk.transform(lambda x: head([hk.LayerNorm(-1, True, True)(x) for _ in range(3)]))
+    ours = hk.transform(
+        lambda x: head([network.LayerNormAffine()(network._normalize(x)) for _ in range(3)])
+    )
+    params = stock.init(None, x)
+    params = jax.tree_util.tree_map(  # scales and offsets away from their initial 1 and 0
+        lambda p: p + jnp.asarray(rng.normal(size=p.shape), p.dtype), params
+    )
+    assert jax.tree_util.tree_structure(ours.init(None, x)) == jax.tree_util.tree_structure(params)
+    grad = lambda f: jax.grad(lambda p, x: f.apply(p, None, x), argnums=(0, 1))(params, x)
+    np.testing.assert_allclose(ours.apply(params, None, x), stock.apply(params, None, x), rtol=1e-5)
+    for a, b in zip(jax.tree_util.tree_leaves(grad(ours)), jax.tree_util.tree_leaves(grad(stock))):
+        assert np.linalg.norm(a - b) <= 1e-5 * np.linalg.norm(b)
+
+
+def test_mixed_precision_keeps_float32_parameters_and_stays_near_float32_logits():
+    x = _data(3, (2, 30, 5))
+    full, mixed = make_network(TINY), make_network(TINY, mixed_precision=True)
+    params = mixed.init(jax.random.key(0), x, False, False)
+    assert {leaf.dtype for leaf in jax.tree_util.tree_leaves(params)} == {np.dtype(np.float32)}
+    off = ~np.eye(5, dtype=bool)
+    logits = mixed.apply(params, None, x, False, False)
+    assert logits.dtype == jnp.float32
+    reference = np.asarray(full.apply(params, None, x, False, False))[:, off]
+    np.testing.assert_allclose(np.asarray(logits)[:, off], reference, atol=0.15)
+    grads = jax.grad(lambda p: mixed.apply(p, None, x, False, False)[:, off].sum())(params)
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree_util.tree_leaves(grads))
+
+
 @pytest.mark.parametrize("d", [2, 5, 30])
 def test_shapes_and_masked_diagonal(d):
     x = _data(d, (2, 12, d))

@@ -205,8 +205,54 @@ def row_chunk_size(
     return None if is_training or n_rows <= rows else rows
 
 
-def _layer_norm() -> hk.LayerNorm:
-    return hk.LayerNorm(axis=-1, create_scale=True, create_offset=True)
+LAYER_NORM_EPS = 1e-5  # hk.LayerNorm's, as in the original
+
+
+def _normalize(x: jax.Array) -> jax.Array:
+    """``(x - mean) / sqrt(var + eps)`` over the last axis, in float32 at least: the
+    data-dependent half of a layer norm, computed once for every layer norm of the same input
+    (:class:`LayerNormAffine`)."""
+    return _normalize_with_vjp(x.astype(jnp.promote_types(x.dtype, jnp.float32)))
+
+
+@jax.custom_vjp
+def _normalize_with_vjp(x: jax.Array) -> jax.Array:
+    """:func:`_normalize` with a hand-written backward that keeps only the result and one scale
+    per row: differentiated through the mean and variance, the layer norms took about a quarter
+    of the small model's train step (benchmarks/README.md)."""
+    return _normalize_forward(x)[0]
+
+
+def _normalize_forward(x: jax.Array) -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+    mean = x.mean(axis=-1, keepdims=True)
+    inv_std = jax.lax.rsqrt(x.var(axis=-1, keepdims=True) + LAYER_NORM_EPS)
+    normalized = (x - mean) * inv_std
+    return normalized, (normalized, inv_std)
+
+
+def _normalize_backward(saved: tuple[jax.Array, jax.Array], grad: jax.Array) -> tuple[jax.Array]:
+    normalized, inv_std = saved
+    centered = grad - grad.mean(axis=-1, keepdims=True)
+    projection = (grad * normalized).mean(axis=-1, keepdims=True)
+    return (inv_std * (centered - normalized * projection),)
+
+
+_normalize_with_vjp.defvjp(_normalize_forward, _normalize_backward)
+
+
+class LayerNormAffine(hk.Module):
+    """The learned half of ``hk.LayerNorm(axis=-1)``: its ``scale`` and ``offset`` parameters
+    (same names, shapes and initial values, so checkpoints load unchanged) applied to the output
+    of :func:`_normalize`."""
+
+    def __init__(self):
+        super().__init__(name="layer_norm")
+
+    def __call__(self, normalized: jax.Array) -> jax.Array:
+        width = normalized.shape[-1]
+        scale = hk.get_parameter("scale", (width,), normalized.dtype, init=jnp.ones)
+        offset = hk.get_parameter("offset", (width,), normalized.dtype, init=jnp.zeros)
+        return normalized * scale + offset
 
 
 def _kaiming_uniform() -> hk.initializers.Initializer:
@@ -392,15 +438,18 @@ def _block(
     variable at a time (:func:`_map_slices`): same per-position math, memory of one slice.
     Modules are built once, in the original order, so parameter names match.
     """
-    ln_q, ln_k, ln_v = _layer_norm(), _layer_norm(), _layer_norm()
+    ln_q, ln_k, ln_v = LayerNormAffine(), LayerNormAffine(), LayerNormAffine()
     attention = MultiHeadAttention(cfg.num_heads, cfg.key_size, cfg.dim, row_block=cfg.row_block)
-    hidden, ln_ffn = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform()), _layer_norm()
+    hidden, ln_ffn = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform()), LayerNormAffine()
     ffn_out = hk.Linear(cfg.dim, w_init=_kaiming_uniform())
 
     def apply(z: jax.Array) -> jax.Array:
-        attended = attention(ln_q(z), ln_k(z), ln_v(z), over=over, blockwise=blockwise)
+        normalized = _normalize(z)
+        attended = attention(
+            ln_q(normalized), ln_k(normalized), ln_v(normalized), over=over, blockwise=blockwise
+        )
         z = z + _residual_dropout(attended, cfg.dropout, is_training)
-        ffn = ffn_out(jax.nn.relu(hidden(ln_ffn(z))))
+        ffn = ffn_out(jax.nn.relu(hidden(ln_ffn(_normalize(z)))))
         return z + _residual_dropout(ffn, cfg.dropout, is_training)
 
     if chunk is None:
@@ -456,8 +505,9 @@ def _pair_logits(values: jax.Array) -> jax.Array:
 def _edge_logits(z: jax.Array, cfg: ModelConfig) -> jax.Array:
     """Pooled ``z [..., d, D]`` -> logits ``[..., d, d]`` (u: parent embedding, v: child)."""
     out_dim = cfg.out_dim or cfg.dim
-    u = hk.Linear(out_dim, w_init=_kaiming_uniform())(_layer_norm()(z))  # [..., d, D']
-    v = hk.Linear(out_dim, w_init=_kaiming_uniform())(_layer_norm()(z))
+    normalized = _normalize(z)  # u, v: [..., d, D']
+    u = hk.Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
+    v = hk.Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
     if cfg.relational_head:
         # MLP on concat(u_i, v_j): its first layer splits into a u part and a v part.
         pair_u = hk.Linear(out_dim, name="relational_u")(u)[..., :, None, :]
@@ -497,7 +547,7 @@ class BaseModel(hk.Module):
             z = _block(
                 z, self.config, over=over, is_training=is_training, blockwise=blockwise, chunk=chunk
             )
-        z = _layer_norm()(z).max(axis=-3)  # [..., d, D]
+        z = LayerNormAffine()(_normalize(z)).max(axis=-3)  # [..., d, D]
         logits = _edge_logits(z, self.config)
         if self.config.pair_statistics:
             logits = logits + _pair_logits(x[..., 0]).astype(logits.dtype)
@@ -534,7 +584,7 @@ def make_network(
         layer_norm = jmp.get_policy("params=float32,compute=float32,output=bfloat16")
         with (
             hk.mixed_precision.push_policy(BaseModel, jmp.get_policy(MIXED_PRECISION)),
-            hk.mixed_precision.push_policy(hk.LayerNorm, layer_norm),
+            hk.mixed_precision.push_policy(LayerNormAffine, layer_norm),
         ):
             return BaseModel(config)(x, is_training=is_training)
 
