@@ -139,7 +139,7 @@ def test_runs_on_the_tuning_stream_are_read_from_their_own_files(tmp_path: Path)
     assert (curves.groupby("setting")["count"].sum() == 2 * 5 * 4).all()  # both datasets pooled
     sizes = cli_figures.dataset_sizes(runs, tmp_path / "data")
     assert sorted(sizes["seed"]) == [0, 1] and (sizes["n_vars"] == 5).all()
-    with pytest.raises(FileNotFoundError, match="seed 7"):
+    with pytest.raises(FileNotFoundError, match="seed 7 .* delete that whole folder"):
         cli_figures.run_file(tmp_path / "data" / "small", 7)
 
 

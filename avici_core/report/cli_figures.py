@@ -50,7 +50,11 @@ def run_file(folder: Path, seed: int) -> Path:
         return plain
     other = sorted(folder.glob(f"*-{seed}.npz"))
     if len(other) != 1:
-        raise FileNotFoundError(f"no file for seed {seed} in {folder} (looked for {plain.name})")
+        raise FileNotFoundError(
+            f"no file for seed {seed} in {folder} (looked for {plain.name}); if it was deleted by"
+            " hand from a method's folder output, delete that whole folder so that the workflow"
+            " runs it again (Snakemake checks a folder output as a whole, not file by file)"
+        )
     return other[0]
 
 
