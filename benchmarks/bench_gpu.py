@@ -5,15 +5,16 @@
 Measured in the same run: the dense matmul rate (8192^3, bf16 and float32 at JAX's default
 precision, i.e. TF32 on NVIDIA GPUs), the paper-size network's forward at n = 1000, d = 20
 (batch 1 and 8) and one jitted training step at d = 20 with the paper's per-device batch (13
-datasets of 200 rows), that step once more with row attention looping over variables (the
-network's path above ``ALL_VARIABLES_AT_ONCE``; seconds only, since XLA's cost analysis counts a
-loop body once). FLOPs are XLA's cost analysis of the compiled program; rates are best of 3 warm
+datasets of 200 rows), in float32 and with bf16 matmuls (``mixed_precision``), the float32 step
+once more with row attention looping over variables (the network's path above
+``ALL_VARIABLES_AT_ONCE``; seconds only, since XLA's cost analysis counts a loop body once). FLOPs are XLA's cost analysis of the compiled program; rates are best of 3 warm
 calls. ``--tiny`` shrinks every size so that the script runs in seconds on a CPU.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 
@@ -57,7 +58,7 @@ def forward_rate(config: ModelConfig, batch: int, n: int, d: int) -> dict[str, f
 
 
 def train_rate(config: TrainConfig, batch: int, n: int, d: int) -> dict[str, float]:
-    net = make_network(config.model_config())
+    net = make_network(config.model_config(), mixed_precision=config.mixed_precision)
     optimizer = optax.chain(optax.clip_by_global_norm(1.0), optax.lamb(1e-4))
     params = net.init(jax.random.key(0), jnp.zeros((1, 4, d, 2)), False, False)
     state = TrainState(
@@ -104,12 +105,15 @@ def main() -> None:
         "forward_b1": forward_rate(model, 1, n, d),
         "forward_b8": forward_rate(model, 8, n, d),
         "train_step": train_rate(trainer, batch, n // 5, d),
+        "train_step_bf16": train_rate(
+            dataclasses.replace(trainer, mixed_precision=True), batch, n // 5, d
+        ),
         "train_step_per_variable": per_variable_train_rate(trainer, batch, n // 5, d),
     }
     print(f"device {result['device']}, jax {result['jax']}")
     print(f"matmul {size}^3: bf16 {peak['bf16']:.1f} TFLOP/s, float32 {peak['f32']:.1f} TFLOP/s\n")
     print("| what | s | TFLOP/s | of float32 matmul peak | of bf16 peak |\n|---|---|---|---|---|")
-    for name in ("forward_b1", "forward_b8", "train_step"):
+    for name in ("forward_b1", "forward_b8", "train_step", "train_step_bf16"):
         r = result[name]
         print(
             f"| {name} | {r['seconds']:.4f} | {r['tflops']:.2f} | {r['tflops'] / peak['f32']:.0%} "

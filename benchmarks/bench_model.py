@@ -144,15 +144,16 @@ def _child_json(cmd: list[str]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _jitted_step(d: int, network_size: dict[str, int]):
+def _jitted_step(d: int, network_size: dict, mixed_precision: bool = False):
     """The jitted training step (dropout off) of a network and its fresh state at ``d``."""
-    config = TrainConfig(dropout=0.0, n_vars=(d,), **network_size)
+    config = TrainConfig(dropout=0.0, n_vars=(d,), mixed_precision=mixed_precision, **network_size)
     optimizer = make_optimizer(config, 1)
     params = _params(config.model_config(), d)
     state = TrainState(
         jnp.zeros((), jnp.int32), params, optimizer.init(params), params, init_dual()
     )
-    return jax.jit(_step_fn(config, make_network(config.model_config()), optimizer)), state
+    network = make_network(config.model_config(), mixed_precision=mixed_precision)
+    return jax.jit(_step_fn(config, network, optimizer)), state
 
 
 def our_train_step(batch: dict[str, np.ndarray]) -> tuple[float, float]:

@@ -35,7 +35,8 @@ def test_gpu_forward_equals_cpu_forward_on_fixed_weights():
     np.testing.assert_allclose(on_gpu, on_cpu, atol=1e-4)
 
 
-def test_a_few_train_steps_on_the_gpu_stay_finite(tmp_path):
+@pytest.mark.parametrize("mixed_precision", [False, True])
+def test_a_few_train_steps_on_the_gpu_stay_finite(tmp_path, mixed_precision):
     _gpu()
     config = TrainConfig(
         domains=("lin-gauss",),
@@ -48,6 +49,7 @@ def test_a_few_train_steps_on_the_gpu_stay_finite(tmp_path):
         val_n_datasets=4,
         val_n_vars=(10,),
         n_workers=0,
+        mixed_precision=mixed_precision,
     )
     summary = train(config, tmp_path / "run")
     assert summary["step"] == 5 and "gpu" in summary["hardware"].lower()

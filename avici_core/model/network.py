@@ -22,6 +22,8 @@ per-position math is unchanged.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import math
 from collections.abc import Callable
@@ -30,7 +32,6 @@ from typing import Literal, get_args
 import haiku as hk
 import jax
 import jax.numpy as jnp
-import jmp
 
 AttentionAxes = Literal["both", "n", "d"]
 InputValues = Literal["zscore", "normal_scores", "zscore+normal_scores"]
@@ -259,6 +260,77 @@ def _kaiming_uniform() -> hk.initializers.Initializer:
     return hk.initializers.VarianceScaling(2.0, "fan_in", "uniform")
 
 
+_BF16_MATMULS = contextvars.ContextVar("bf16_matmuls", default=False)
+
+
+@contextlib.contextmanager
+def bf16_matmuls(enabled: bool = True):
+    """While tracing inside this context, the network's dense layers (:class:`Linear`) multiply in bfloat16
+    with float32 accumulation and result; attention, layer norms and the loss stay float32."""
+    token = _BF16_MATMULS.set(enabled)
+    try:
+        yield
+    finally:
+        _BF16_MATMULS.reset(token)
+
+
+@jax.custom_vjp
+def _bf16_matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+    """``x [r, i] @ w [i, o]`` from bfloat16 inputs, accumulated and returned in float32: XLA runs
+    it on bf16 matrix units (AMX on recent Xeons, GPU tensor cores); a bfloat16 result would not
+    be (benchmarks/README.md)."""
+    return jnp.dot(
+        x.astype(jnp.bfloat16), w.astype(jnp.bfloat16), preferred_element_type=jnp.float32
+    )
+
+
+def _bf16_matmul_fwd(x: jax.Array, w: jax.Array):
+    return _bf16_matmul(x, w), (x, w.astype(jnp.bfloat16))
+
+
+def _bf16_matmul_bwd(residuals, cotangent: jax.Array):
+    """The input's gradient as a bf16-input product too (JAX's own transpose would multiply the
+    float32 cotangent with a bfloat16 operand, a mixed product XLA runs slowly); the weight's in
+    float32, as a contraction over rows runs slower in bf16 than in float32 on XLA's CPU."""
+    x, w16 = residuals
+    g16 = cotangent.astype(jnp.bfloat16)
+    # Contracting both operands' last axes directly: `g16 @ w16.T` keeps a transpose that XLA's
+    # CPU bf16 path runs 3x slower.
+    grad_x = jnp.einsum("ro,io->ri", g16, w16, preferred_element_type=jnp.float32)
+    return grad_x, jnp.einsum("ri,ro->io", x, cotangent)
+
+
+_bf16_matmul.defvjp(_bf16_matmul_fwd, _bf16_matmul_bwd)
+
+
+class Linear(hk.Module):
+    """``x @ w + b`` with ``hk.Linear``'s parameters (names, shapes, default initialisers, so
+    checkpoints load unchanged), its product through :func:`_bf16_matmul` under :func:`bf16_matmuls`."""
+
+    def __init__(
+        self,
+        width: int,
+        *,
+        with_bias: bool = True,
+        w_init: hk.initializers.Initializer | None = None,
+        name: str | None = None,
+    ):
+        super().__init__(name=name)
+        self.width, self.with_bias, self.w_init = width, with_bias, w_init
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        fan_in = x.shape[-1]
+        w_init = self.w_init or hk.initializers.TruncatedNormal(1.0 / math.sqrt(fan_in))
+        w = hk.get_parameter("w", (fan_in, self.width), x.dtype, init=w_init)
+        if _BF16_MATMULS.get():
+            out = _bf16_matmul(x.reshape(-1, fan_in), w).reshape(*x.shape[:-1], self.width)
+        else:
+            out = x @ w
+        if self.with_bias:
+            out = out + hk.get_parameter("b", (self.width,), x.dtype, init=jnp.zeros)
+        return out
+
+
 def _softmax_rows(q: jax.Array, k: jax.Array, v: jax.Array) -> jax.Array:
     """Plain attention over axis -2 of ``q, k, v [..., n, K]`` (the ``[..., n, n]`` logits)."""
     logits = jnp.einsum("...qk,...sk->...qs", q, k)
@@ -385,12 +457,12 @@ class MultiHeadAttention(hk.Module):
         self.num_heads, self.key_size, self.model_size = num_heads, key_size, model_size
         self.row_block = row_block
         self.w_init = hk.initializers.VarianceScaling(2.0)
-        self.linears: dict[str, hk.Linear] = {}
+        self.linears: dict[str, Linear] = {}
 
     @hk.name_like("__call__")  # no "~_linear" in parameter names
-    def _linear(self, name: str, width: int) -> hk.Linear:
+    def _linear(self, name: str, width: int) -> Linear:
         if name not in self.linears:
-            self.linears[name] = hk.Linear(width, w_init=self.w_init, name=name)
+            self.linears[name] = Linear(width, w_init=self.w_init, name=name)
         return self.linears[name]
 
     def __call__(
@@ -440,8 +512,8 @@ def _block(
     """
     ln_q, ln_k, ln_v = LayerNormAffine(), LayerNormAffine(), LayerNormAffine()
     attention = MultiHeadAttention(cfg.num_heads, cfg.key_size, cfg.dim, row_block=cfg.row_block)
-    hidden, ln_ffn = hk.Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform()), LayerNormAffine()
-    ffn_out = hk.Linear(cfg.dim, w_init=_kaiming_uniform())
+    hidden, ln_ffn = Linear(cfg.widening * cfg.dim, w_init=_kaiming_uniform()), LayerNormAffine()
+    ffn_out = Linear(cfg.dim, w_init=_kaiming_uniform())
 
     def apply(z: jax.Array) -> jax.Array:
         normalized = _normalize(z)
@@ -497,8 +569,8 @@ def pair_statistics(values: jax.Array) -> jax.Array:
 
 def _pair_logits(values: jax.Array) -> jax.Array:
     """The pair-statistics head: a 2-layer MLP on :func:`pair_statistics`, output ``[..., d, d]``."""
-    hidden = hk.Linear(PAIR_HIDDEN, name=f"{PAIR_HEAD}_hidden")(pair_statistics(values))
-    out = hk.Linear(1, w_init=jnp.zeros, name=f"{PAIR_HEAD}_out")(jax.nn.relu(hidden))
+    hidden = Linear(PAIR_HIDDEN, name=f"{PAIR_HEAD}_hidden")(pair_statistics(values))
+    out = Linear(1, w_init=jnp.zeros, name=f"{PAIR_HEAD}_out")(jax.nn.relu(hidden))
     return out[..., 0]
 
 
@@ -506,13 +578,13 @@ def _edge_logits(z: jax.Array, cfg: ModelConfig) -> jax.Array:
     """Pooled ``z [..., d, D]`` -> logits ``[..., d, d]`` (u: parent embedding, v: child)."""
     out_dim = cfg.out_dim or cfg.dim
     normalized = _normalize(z)  # u, v: [..., d, D']
-    u = hk.Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
-    v = hk.Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
+    u = Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
+    v = Linear(out_dim, w_init=_kaiming_uniform())(LayerNormAffine()(normalized))
     if cfg.relational_head:
         # MLP on concat(u_i, v_j): its first layer splits into a u part and a v part.
-        pair_u = hk.Linear(out_dim, name="relational_u")(u)[..., :, None, :]
-        pair_v = hk.Linear(out_dim, with_bias=False, name="relational_v")(v)[..., None, :, :]
-        logits = hk.Linear(1, name="relational_out")(jax.nn.relu(pair_u + pair_v))[..., 0]
+        pair_u = Linear(out_dim, name="relational_u")(u)[..., :, None, :]
+        pair_v = Linear(out_dim, with_bias=False, name="relational_v")(v)[..., None, :, :]
+        logits = Linear(1, name="relational_out")(jax.nn.relu(pair_u + pair_v))[..., 0]
     else:
         u = u / jnp.linalg.norm(u, axis=-1, keepdims=True)
         v = v / jnp.linalg.norm(v, axis=-1, keepdims=True)
@@ -542,7 +614,7 @@ class BaseModel(hk.Module):
             if hk.running_init()
             else row_chunk_size(n, d, self.config, is_training=is_training)
         )
-        z = hk.Linear(self.config.dim)(x)  # [..., n, d, D]
+        z = Linear(self.config.dim)(x)  # [..., n, d, D]
         for over in _block_axes(self.config):
             z = _block(
                 z, self.config, over=over, is_training=is_training, blockwise=blockwise, chunk=chunk
@@ -556,9 +628,6 @@ class BaseModel(hk.Module):
         return logits
 
 
-MIXED_PRECISION = "params=float32,compute=bfloat16,output=float32"
-
-
 def make_network(
     config: ModelConfig, *, standardize_input: bool = True, mixed_precision: bool = False
 ) -> hk.Transformed:
@@ -569,8 +638,8 @@ def make_network(
     config.input_channels]`` already (inference does it in float64, see ``avici_core.model.api``)
     and ``is_count_data`` is ignored. The parameters are
     the same either way. ``rng`` may be ``None`` unless training with dropout.
-    ``mixed_precision``: the network computes in bfloat16 (matmuls on bf16 units) with float32
-    parameters, layer norms and output logits, so the loss stays float32 (training option).
+    ``mixed_precision``: matmuls take bfloat16 inputs and accumulate in float32
+    (:func:`bf16_matmuls`); parameters, activations, layer norms, softmax and logits stay float32.
     """
 
     def forward(x: jax.Array, is_count_data: jax.Array | bool, is_training: bool) -> jax.Array:
@@ -579,13 +648,7 @@ def make_network(
             raise ValueError(f"network input must be [..., n, d, {channels}], got shape {x.shape}")
         if standardize_input:
             x = standardize(x, is_count_data, config.input_values)
-        if not mixed_precision:
-            return BaseModel(config)(x, is_training=is_training)
-        layer_norm = jmp.get_policy("params=float32,compute=float32,output=bfloat16")
-        with (
-            hk.mixed_precision.push_policy(BaseModel, jmp.get_policy(MIXED_PRECISION)),
-            hk.mixed_precision.push_policy(LayerNormAffine, layer_norm),
-        ):
+        with bf16_matmuls(mixed_precision):
             return BaseModel(config)(x, is_training=is_training)
 
     return hk.transform(forward)

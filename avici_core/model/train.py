@@ -93,8 +93,9 @@ class TrainConfig:
         ``zscore+normal_scores`` run starts as the source's function, and a pair-statistics head
         the source lacks (``pair_statistics``) starts fresh with its output layer at zero, so
         the run again starts as the source's function. ``None``: random initialisation.
-      mixed_precision: compute in bfloat16 with float32 parameters, layer norms and loss
-        (``network.make_network``); inference of the trained model stays float32.
+      mixed_precision: the dense layers multiply bfloat16 inputs with float32 accumulation;
+        parameters, attention, layer norms and loss stay float32 (``network.bf16_matmuls``);
+        inference of the trained model stays float32.
       max_minutes: wall-clock budget of one training process (``None``: none); when it is spent
         the run validates, checkpoints and finishes as if ``n_steps`` were reached, so a job can
         be sized to a cluster slot.
