@@ -145,8 +145,8 @@ def test_mixed_precision_keeps_float32_parameters_and_stays_near_float32_logits(
     assert not np.array_equal(np.asarray(logits)[:, off], reference)
     np.testing.assert_allclose(np.asarray(logits)[:, off], reference, atol=0.05)
     flat = lambda tree: np.concatenate([np.ravel(leaf) for leaf in jax.tree_util.tree_leaves(tree)])
-    grad = lambda net: flat(
-        jax.grad(lambda p: net.apply(p, None, x, False, False)[:, off].sum())(params)
+    grad = lambda net: flat(  # jitted: op by op, each small op would compile on its own
+        jax.jit(jax.grad(lambda p: net.apply(p, None, x, False, False)[:, off].sum()))(params)
     )
     mixed_grad = grad(mixed)
     # The hand-written backward is the gradient of the bf16 forward, up to bf16 rounding of the

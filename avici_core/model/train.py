@@ -415,12 +415,14 @@ class Trainer:
     def init_state(self) -> TrainState:
         d = min(self.config.n_vars)
         x = jnp.zeros((1, 4, d, 2))
-        params = self.net.init(jax.random.fold_in(self.base_key, 2**31 - 1), x, False, False)
+        # jitted: run op by op, the init compiles each of its hundreds of small ops on its own
+        init = jax.jit(lambda key, x: self.net.init(key, x, False, False))
+        params = init(jax.random.fold_in(self.base_key, 2**31 - 1), x)
         if self.config.init_from is not None:
             params = warm_start_params(self.config.init_from, params)
         ave = jax.tree_util.tree_map(jnp.copy, params)  # own buffers: the step donates its state
         return TrainState(
-            jnp.zeros((), jnp.int32), params, self.optimizer.init(params), ave, init_dual()
+            jnp.zeros((), jnp.int32), params, jax.jit(self.optimizer.init)(params), ave, init_dual()
         )
 
     def _write_config(self, resumed_step: int) -> None:
