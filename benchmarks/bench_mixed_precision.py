@@ -9,6 +9,10 @@ step (avici-small and avici-small-v10's network, 3 x 128 rows, d = 20), each com
 precision and then timed in alternating turns, so that both precisions see the same machine
 load. Rates are ``bench_model.matmul_flops`` (the matmuls' multiply-adds x 2) per second and,
 for both precisions, a share of the float32 peak; bf16 work counts the same FLOPs.
+
+The paper-size step's executable asks XLA for 12 GB of temporary memory per call (measured on
+XLA's CPU backend, jax 0.10.2); holding both precisions' steps was killed for memory on a 24 GiB
+machine (AMD EPYC), so pass ``--skip-paper-step`` there.
 """
 
 from __future__ import annotations

@@ -520,7 +520,7 @@ def test_small_model_overfits_fixed_datasets():
     assert auroc > 0.95, f"AUROC {auroc:.3f} after 300 steps (loss {float(loss):.3f})"
 
 
-@pytest.mark.slow
+@pytest.mark.heavy  # 575 s on a Xeon's 2 cores, over 20 minutes on an AMD EPYC (Zen 3)'s
 def test_ten_thousand_rows_at_d51_fit_in_8_gib():
     """Peak RSS of a fresh process running one n=10,000, d=51 forward of the paper-size model.
 
