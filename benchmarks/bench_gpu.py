@@ -7,7 +7,8 @@ precision, i.e. TF32 on NVIDIA GPUs), the paper-size network's forward at n = 10
 (batch 1 and 8) and one jitted training step at d = 20 with the paper's per-device batch (13
 datasets of 200 rows), in float32 and with bf16 matmuls (``mixed_precision``), the float32 step
 once more with row attention looping over variables (the network's path above
-``ALL_VARIABLES_AT_ONCE``; seconds only, since XLA's cost analysis counts a loop body once). FLOPs are XLA's cost analysis of the compiled program; rates are best of 3 warm
+``ALL_VARIABLES_AT_ONCE``; seconds only, since XLA's cost analysis counts a loop body once).
+FLOPs are XLA's cost analysis of the compiled program; rates are best of 3 warm
 calls. ``--tiny`` shrinks every size so that the script runs in seconds on a CPU.
 """
 

@@ -265,8 +265,8 @@ _BF16_MATMULS = contextvars.ContextVar("bf16_matmuls", default=False)
 
 @contextlib.contextmanager
 def bf16_matmuls(enabled: bool = True):
-    """While tracing inside this context, the network's dense layers (:class:`Linear`) multiply in bfloat16
-    with float32 accumulation and result; attention, layer norms and the loss stay float32."""
+    """While tracing inside this context, the network's dense layers (:class:`Linear`) multiply
+    in bfloat16 with float32 accumulation and result; attention, layer norms and loss stay float32."""
     token = _BF16_MATMULS.set(enabled)
     try:
         yield
